@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh clone (README.md):
+#   make demo   - create .venv, install, render a small dataset from the default avatar, train PSGAN
+#                 briefly at low resolution, write sample grids (into out/demo/)
+#   make test   - create .venv, install with the dev extra, run the test suite
+# TORCH: the torch requirement installed before the project. The default is the CPU build this
+# machine carries; GPU users pass their own, e.g. `make demo TORCH=torch`.
+PYTHON ?= python3.11
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PY := $(VENV)/bin/python
+DEMO ?= out/demo
+
+.PHONY: install demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest -q
+
+demo: install
+	bash scripts/demo.sh "$(VENV)" "$(DEMO)"
+
+bench: install
+	for b in tests/bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf out runs .pytest_cache

@@ -1,0 +1,56 @@
+"""`datagen preview`: a contact sheet of dataset images, each beside its pose skeleton."""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from datagen.dataset import open_dataset
+from datagen.draw import draw_skeleton, grid, resize_image
+from datagen.errors import DatagenError
+
+
+def parse_rows(text: str | None) -> list[int] | None:
+    """'0,5,9' -> [0, 5, 9]; None -> None."""
+    if text is None:
+        return None
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise DatagenError(f"--rows {text!r} is not a comma-separated list of row numbers") from None
+
+
+def contact_sheet(path: str | os.PathLike, rows: list[int] | None = None, count: int = 16, tile: int = 256,
+                  cols: int | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 sheet of image/pose pairs for ``rows`` (default: ``count`` evenly spaced rows)."""
+    with open_dataset(path) as ds:
+        if rows is None:
+            rows = np.unique(np.linspace(0, ds.n - 1, min(count, ds.n)).round().astype(int)).tolist()
+        bad = [r for r in rows if not 0 <= r < ds.n]
+        if bad:
+            raise DatagenError(f"--rows {bad[0]} is outside {path}'s rows 0..{ds.n - 1}")
+        # The smallest stored level that is at least the tile size is enough to draw from.
+        level = min((r for r in ds.resolutions if r >= tile), default=ds.image_size)
+        images = ds.images(level)
+        xy, vis = ds.xy, ds.visibility
+        tiles = []
+        for r in rows:
+            tiles.append(resize_image(images[r], tile))
+            tiles.append(draw_skeleton(xy[r], vis[r], ds.keypoint_set, tile, source_size=ds.image_size))
+    pairs = len(rows)
+    cols = cols or max(1, min(pairs, math.ceil(math.sqrt(pairs * 1.0))))
+    return grid(tiles, cols * 2)
+
+
+def write_contact_sheet(path: str | os.PathLike, out: str | os.PathLike, **kw) -> Path:
+    sheet = contact_sheet(path, **kw)
+    out = Path(out)
+    if not out.parent.exists():
+        raise DatagenError(f"{out}: folder {out.parent} does not exist")
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    Image.fromarray(sheet).save(tmp)
+    os.replace(tmp, out)
+    return out

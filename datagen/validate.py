@@ -1,0 +1,158 @@
+"""`datagen validate`: checks every invariant of dataset format v1 (docs/format.md, "Invariants").
+
+The first broken invariant raises DatasetError naming the file, the dataset and the row.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from tqdm import tqdm
+
+from datagen.dataset import IMPORTED_FIELDS, RENDERED_FIELDS, DatasetReader, open_dataset
+from datagen.errors import DatasetError
+from datagen.pyramid import downsample2x
+
+# Projection of /pose/xyz must reproduce /pose/xy "to float precision": float32 keypoints of a 1024
+# image carry ~1e-4 px of rounding; 1e-2 px leaves room for the float32 world coordinates.
+PROJECTION_TOLERANCE_PX = 1e-2
+
+
+def validate_dataset(path: str | os.PathLike, *, quick: bool = False, progress: bool = False) -> int:
+    """Check ``path``; returns the row count, raises DatasetError at the first broken invariant.
+
+    quick: check the pyramid on at most 64 evenly spaced rows instead of all.
+    """
+    with open_dataset(path) as ds:  # format, version, attributes, required datasets and shapes
+        f = ds.file
+        fail = _failer(ds)
+        n, k, s = ds.n, ds.keypoint_set.size, ds.image_size
+        kps = ds.keypoint_set
+        _check_keypoint_tables(ds, fail)
+        present = {name for name in RENDERED_FIELDS + IMPORTED_FIELDS
+                   if (f"masks/{s}" if name == "masks" else name) in f}
+        rendered = present & set(RENDERED_FIELDS)
+        if rendered and rendered != set(RENDERED_FIELDS):
+            missing = sorted(set(RENDERED_FIELDS) - rendered)
+            fail(f"rendered data (has /{sorted(rendered)[0]}) lacks /{', /'.join(missing)}")
+        if not rendered and "meta/source" not in present:
+            fail("has neither the rendered datasets (/pose/xyz, /camera/...) nor /meta/source")
+
+        xy = ds.read("pose/xy")
+        vis = ds.read("pose/visibility")
+        if f["pose/xy"].dtype != np.float32:
+            fail(f"/pose/xy has dtype {f['pose/xy'].dtype}, expected float32")
+        if f["pose/visibility"].dtype != np.uint8:
+            fail(f"/pose/visibility has dtype {f['pose/visibility'].dtype}, expected uint8")
+        bad = vis > 2
+        if bad.any():
+            r, j = np.argwhere(bad)[0]
+            fail(f"/pose/visibility row {r} keypoint {kps.names[j]} is {vis[r, j]}, not 0, 1 or 2")
+        shown = vis > 0
+        bad = shown & ~np.isfinite(xy).all(-1)
+        if bad.any():
+            r, j = np.argwhere(bad)[0]
+            fail(f"/pose/xy row {r} keypoint {kps.names[j]} is {xy[r, j].tolist()} (not finite) "
+                 f"with visibility {vis[r, j]}")
+        with np.errstate(invalid="ignore"):
+            bad = shown & ((xy < 0) | (xy >= s)).any(-1)
+        if bad.any():
+            r, j = np.argwhere(bad)[0]
+            fail(f"/pose/xy row {r} keypoint {kps.names[j]} at {xy[r, j].tolist()} is outside the "
+                 f"{s}x{s} frame but has visibility {vis[r, j]}")
+
+        for r in ds.resolutions:
+            if f[f"images/{r}"].dtype != np.uint8:
+                fail(f"/images/{r} has dtype {f[f'images/{r}'].dtype}, expected uint8")
+        rows = np.linspace(0, n - 1, min(n, 64)).astype(int) if quick else np.arange(n)
+        _check_pyramid(ds, rows, fail, progress)
+        if rendered:
+            _check_rendered(ds, xy, fail)
+        if "meta/source" in present:
+            src = ds.read("meta/source")
+            empty = [i for i, v in enumerate(src) if not str(v)]
+            if empty:
+                fail(f"/meta/source row {empty[0]} is empty")
+        return n
+
+
+def _failer(ds: DatasetReader):
+    def fail(msg: str) -> None:
+        raise DatasetError(f"{ds.path}: {msg}")
+    return fail
+
+
+def _check_keypoint_tables(ds: DatasetReader, fail) -> None:
+    kps = ds.keypoint_set
+    names = list(ds.read("keypoints/names"))
+    if names != list(kps.names):
+        fail(f"/keypoints/names {names[:3]}... do not match keypoint set {kps.name}")
+    flip = ds.read("keypoints/flip")
+    k = kps.size
+    if ((flip < 0) | (flip >= k)).any() or (flip[flip] != np.arange(k)).any():
+        fail("/keypoints/flip is not a mirror pairing (flip[flip[k]] must be k)")
+    edges = ds.read("keypoints/edges")
+    if ((edges < 0) | (edges >= k)).any():
+        fail(f"/keypoints/edges has an index outside 0..{k - 1}")
+
+
+def _check_pyramid(ds: DatasetReader, rows: np.ndarray, fail, progress: bool) -> None:
+    f = ds.file
+    levels = ds.resolutions
+    s = ds.image_size
+    masks = f.get(f"masks/{s}")
+    it = tqdm(rows, desc="pyramid", unit="img", disable=not progress, leave=False)
+    for i in it:
+        above = f[f"images/{levels[0]}"][i][None]
+        for r in levels[1:]:
+            level = f[f"images/{r}"][i][None]
+            if not np.array_equal(level, downsample2x(above)):
+                fail(f"/images/{r} row {i} is not the 2x2 box average of /images/{2 * r}")
+            above = level
+        if masks is not None:
+            m = masks[i]
+            if not np.isin(m, (0, 255)).all():
+                fail(f"/masks/{s} row {i} has values other than 0 and 255")
+
+
+def _check_rendered(ds: DatasetReader, xy: np.ndarray, fail) -> None:
+    xyz = ds.read("pose/xyz")
+    K = ds.read("camera/intrinsics")
+    E = ds.read("camera/extrinsics")
+    if not (np.isfinite(K).all() and np.isfinite(E).all()):
+        fail("/camera/intrinsics or /camera/extrinsics is not finite")
+    bottom = E[:, 3, :]
+    if not np.allclose(bottom, [0, 0, 0, 1]):
+        r = int(np.argwhere(~np.isclose(bottom, [0, 0, 0, 1]).all(-1))[0, 0])
+        fail(f"/camera/extrinsics row {r} has last row {bottom[r].tolist()}, expected [0, 0, 0, 1]")
+    proj, depth = project_points(xyz.astype(np.float64), K, E)
+    check = (depth > 1e-6) & np.isfinite(xyz).all(-1) & np.isfinite(xy).all(-1)
+    err = np.where(check, np.linalg.norm(proj - xy, axis=-1), 0.0)
+    if err.max(initial=0.0) > PROJECTION_TOLERANCE_PX:
+        r, j = np.unravel_index(np.argmax(err), err.shape)
+        fail(f"/pose/xy row {r} keypoint {ds.keypoint_set.names[j]} is {err[r, j]:.4f} px from the "
+             f"projection of /pose/xyz through /camera/* (tolerance {PROJECTION_TOLERANCE_PX} px)")
+    behind = (depth <= 0) & (ds.read("pose/visibility") > 0)
+    if behind.any():
+        r, j = np.argwhere(behind)[0]
+        fail(f"/pose/visibility row {r} keypoint {ds.keypoint_set.names[j]} is behind the camera "
+             f"but has visibility > 0")
+    for table in ("costume", "clip"):
+        idx = ds.read(f"meta/{table}")
+        count = len(ds.names(table))
+        bad = (idx < 0) | (idx >= count)
+        if bad.any():
+            r = int(np.argwhere(bad)[0, 0])
+            fail(f"/meta/{table} row {r} is {idx[r]}, but /meta/{table}_names has {count} entries")
+    frame = ds.read("meta/frame")
+    if not np.isfinite(frame).all() or (frame < 0).any():
+        r = int(np.argwhere(~(np.isfinite(frame) & (frame >= 0)))[0, 0])
+        fail(f"/meta/frame row {r} is {frame[r]}, expected a finite time >= 0")
+
+
+def project_points(xyz: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """xyz (N, K, 3) world, intrinsics (N, 3, 3), extrinsics (N, 4, 4) -> pixels (N, K, 2), depth (N, K)."""
+    cam = np.einsum("nij,nkj->nki", extrinsics[:, :3, :3], xyz) + extrinsics[:, None, :3, 3]
+    pix = np.einsum("nij,nkj->nki", intrinsics, cam)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return pix[..., :2] / pix[..., 2:3], cam[..., 2]

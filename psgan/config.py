@@ -1,0 +1,104 @@
+"""Typed configuration of the PSGAN trainer: model, schedule and run settings, with a JSON round trip.
+
+The defaults are the paper's (Hamada et al. 2018, following Karras et al. 2018, Progressive GAN); the
+CLI builds a :class:`TrainConfig`, writes it to ``OUT/config.json`` and a checkpoint carries it too.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+# The paper's schedule (Progressive GAN's CelebA-HQ settings): minibatch and learning rate per resolution.
+PAPER_BATCH = {4: 16, 8: 16, 16: 16, 32: 16, 64: 16, 128: 16, 256: 12, 512: 5, 1024: 2}
+PAPER_LR = {4: 1e-3, 8: 1e-3, 16: 1e-3, 32: 1e-3, 64: 1e-3, 128: 8e-4, 256: 6e-4, 512: 2e-4, 1024: 1e-4}
+
+
+@dataclass
+class ModelConfig:
+    """Generator and discriminator shape (Progressive GAN, Karras et al. 2018, Table 2)."""
+
+    num_keypoints: int = 20          # M, the pose-map channels (the dataset's keypoint count)
+    use_pose: bool = True            # False: plain Progressive GAN (no structural conditions)
+    latent: int = 512
+    fmap_base: int = 8192            # feature maps at resolution 2^k: min(fmap_base / 2^(k-1), fmap_max)
+    fmap_max: int = 512
+    max_res: int = 1024              # the networks are built up to this resolution
+
+    def nf(self, res: int) -> int:
+        """Feature maps of the G block / D block at resolution ``res`` (512 up to 32, ..., 16 at 1024)."""
+        stage = res.bit_length() - 2          # log2(res) - 1: 4 -> 1, 8 -> 2, ...
+        return max(1, min(self.fmap_base // (2 ** stage), self.fmap_max))
+
+    @property
+    def pose_channels(self) -> int:
+        return self.num_keypoints if self.use_pose else 0
+
+    @property
+    def resolutions(self) -> list[int]:
+        return [2 ** k for k in range(2, self.max_res.bit_length())]
+
+
+@dataclass
+class ScheduleConfig:
+    """Progressive schedule: 4x4 stabilise, then (fade in, stabilise) per doubling up to ``max_res``."""
+
+    max_res: int = 1024
+    kimg_per_phase: float = 600.0    # thousands of real images shown per fade-in and per stabilisation
+    final_kimg: float | None = None  # length of the last stabilisation phase (default kimg_per_phase)
+    batch: dict[int, int] = field(default_factory=lambda: dict(PAPER_BATCH))
+    lr: dict[int, float] = field(default_factory=lambda: dict(PAPER_LR))
+
+    def __post_init__(self) -> None:
+        # JSON turns int keys into strings; accept both.
+        self.batch = {int(k): int(v) for k, v in self.batch.items()}
+        self.lr = {int(k): float(v) for k, v in self.lr.items()}
+
+    def batch_at(self, res: int) -> int:
+        return int(_at(self.batch, res))
+
+    def lr_at(self, res: int) -> float:
+        return float(_at(self.lr, res))
+
+
+def _at(table: dict[int, float], res: int) -> float:
+    """The entry for ``res``, else that of the nearest lower resolution listed (else the lowest)."""
+    lower = [r for r in table if r <= res]
+    return table[max(lower) if lower else min(table)]
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; written to OUT/config.json and into every checkpoint."""
+
+    data: str = ""
+    out: str = ""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    seed: int = 0
+    mirror: bool = True              # mirror augmentation (keypoints mirrored, left/right swapped)
+    ema_beta: float = 0.999          # generator EMA per step
+    gp_lambda: float = 10.0          # WGAN-GP
+    drift: float = 0.001             # epsilon_drift * D(real)^2
+    device: str = "auto"             # auto | cpu | cuda | cuda:N
+    amp: str = "auto"                # auto (bf16 on CUDA, off on CPU) | bf16 | off
+    channels_last: str = "auto"      # auto (on for CUDA) | on | off
+    compile: bool = False            # torch.compile G and D (CUDA)
+    workers: int = 2                 # data-loader processes for levels not cached in memory
+    cache_mb: int = 1024             # keep a pyramid level in memory when it is at most this big
+    threads: int = 0                 # torch CPU threads (0: all cores of this process)
+    tick_kimg: float = 4.0           # a log line every this many kimg (and at every phase end)
+    sample_kimg: float = 50.0        # a sample grid every this many kimg (and at every phase end)
+    ckpt_kimg: float = 100.0         # a checkpoint every this many kimg (and at every phase end)
+    sample_latents: int = 4          # rows of the sample grid
+    sample_poses: int = 6            # columns of the sample grid
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainConfig":
+        d = json.loads(text)
+        d["model"] = ModelConfig(**d.get("model", {}))
+        d["schedule"] = ScheduleConfig(**d.get("schedule", {}))
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})

@@ -1,0 +1,65 @@
+"""Structural conditions of PSGAN (Hamada et al. 2018, sec. 3): M-channel pose maps at every scale.
+
+At full resolution S each keypoint's single pixel is 1 and every other pixel -1; a keypoint that is
+absent (visibility 0, or outside the frame) gives an all -1 channel. The map at a lower resolution r
+is the 2x2 max-pooling of the map above it, which equals placing the keypoint at pixel
+``floor(xy * r / S)`` directly (floor(floor(x) / 2) == floor(x / 2) for x >= 0); we compute each
+scale directly, and tests/test_psgan_pose_maps.py proves the equality.
+
+Keypoints are in the pixels of the dataset's S x S image (docs/format.md): pixel i covers [i, i+1).
+"""
+from __future__ import annotations
+
+import torch
+
+
+def pose_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resolution: int,
+              dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(N, K, 2) pixel keypoints + (N, K) visibility -> (N, K, r, r) maps in {-1, 1} at ``resolution``.
+
+    A keypoint counts as present when its visibility is > 0 (visible or occluded, COCO's 2 and 1) and
+    it lies inside the frame, 0 <= x, y <= S (a point on the far edge goes to the last pixel).
+    """
+    n, k, _ = xy.shape
+    r = resolution
+    xy = xy.float()
+    present = (visibility > 0) & torch.isfinite(xy).all(-1) & (xy >= 0).all(-1) & (xy <= image_size).all(-1)
+    pix = torch.floor(torch.nan_to_num(xy) * (r / image_size)).long().clamp_(0, r - 1)  # (N, K, 2) as (x, y)
+    flat = pix[..., 1] * r + pix[..., 0] + torch.arange(n * k, device=xy.device).view(n, k) * (r * r)
+    maps = torch.full((n * k * r * r,), -1.0, dtype=dtype, device=xy.device)
+    maps[flat[present]] = 1.0
+    return maps.view(n, k, r, r)
+
+
+def pose_pyramid(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resolution: int,
+                 dtype: torch.dtype = torch.float32) -> dict[int, torch.Tensor]:
+    """{4: (N, K, 4, 4), 8: ..., resolution: (N, K, r, r)}: the maps of every scale up to ``resolution``."""
+    out = {}
+    r = 4
+    while r <= resolution:
+        out[r] = pose_maps(xy, visibility, image_size, r, dtype)
+        r *= 2
+    return out
+
+
+def pyramid_from_map(full: torch.Tensor) -> dict[int, torch.Tensor]:
+    """{r: map} for r = 4 .. full's size, by repeated 2x2 max-pooling of a (N, K, R, R) map."""
+    out = {full.shape[-1]: full}
+    cur = full
+    while cur.shape[-1] > 4:
+        cur = torch.nn.functional.max_pool2d(cur, 2)
+        out[cur.shape[-1]] = cur
+    return out
+
+
+def mirror_keypoints(xy: torch.Tensor, visibility: torch.Tensor, flip: torch.Tensor, image_size: int,
+                     which: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mirror the rows where ``which`` (N,) bool is set: x -> S - x, then swap left/right partners.
+
+    ``flip`` (K,) long is the file's /keypoints/flip table. Returns new (xy, visibility).
+    """
+    mxy = xy[:, flip].clone()
+    mxy[..., 0] = image_size - mxy[..., 0]
+    mvis = visibility[:, flip]
+    w = which.view(-1, 1)
+    return torch.where(w.unsqueeze(-1), mxy, xy), torch.where(w, mvis, visibility)
