@@ -126,3 +126,16 @@ def test_open_rejects_truncated_and_foreign_files(rendered_file, tmp_path):
         open_dataset(text)
     with pytest.raises(DatasetError, match="no such file"):
         open_dataset(tmp_path / "missing.h5")
+
+
+@pytest.mark.parametrize("compression", ["lzf", "none"])
+def test_image_compression_choices(tmp_path, compression):
+    rows = synthetic_rows(3, 8)
+    out = tmp_path / "d.h5"
+    with DatasetWriter(out, DatasetHeader("avatar20", 8, image_compression=compression), segment_rows=2) as w:
+        w.append(rows)
+    with open_dataset(out) as ds:
+        assert ds.images(8).compression == (None if compression == "none" else compression)
+        np.testing.assert_array_equal(ds.images(8)[:], rows["images"])
+    with pytest.raises(DatasetError, match="image compression 'zstd'"):
+        DatasetHeader("avatar20", 8, image_compression="zstd")

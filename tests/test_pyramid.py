@@ -1,6 +1,6 @@
 import numpy as np
 
-from datagen.pyramid import build_pyramid, downsample2x, pyramid_sizes
+from datagen.pyramid import build_pyramid, downsample2x, downsample2x_reference, pyramid_sizes
 
 
 def test_sizes():
@@ -26,3 +26,10 @@ def test_pyramid_matches_float_box_filter():
         above = levels[2 * r].astype(np.float64)
         ref = above.reshape(3, r, 2, r, 2, 3).mean((2, 4))
         assert np.abs(levels[r] - ref).max() <= 0.5
+
+
+def test_fast_path_equals_definition():
+    rng = np.random.default_rng(2)
+    for shape in [(2, 64, 64, 3), (1, 8, 8, 3), (3, 4, 4, 1), (1, 1024, 1024, 3)]:
+        img = rng.integers(0, 256, shape, dtype=np.uint8)
+        np.testing.assert_array_equal(downsample2x(img), downsample2x_reference(img))
