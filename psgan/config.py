@@ -24,10 +24,13 @@ class ModelConfig:
     fmap_max: int = 512
     max_res: int = 1024              # the networks are built up to this resolution
 
+    def nf_stage(self, stage: int) -> int:
+        """The official ``nf(stage) = min(fmap_base / 2^stage, fmap_max)``."""
+        return max(1, min(self.fmap_base // (2 ** stage), self.fmap_max))
+
     def nf(self, res: int) -> int:
         """Feature maps of the G block / D block at resolution ``res`` (512 up to 32, ..., 16 at 1024)."""
-        stage = res.bit_length() - 2          # log2(res) - 1: 4 -> 1, 8 -> 2, ...
-        return max(1, min(self.fmap_base // (2 ** stage), self.fmap_max))
+        return self.nf_stage(res.bit_length() - 2)   # stage log2(res) - 1: 4 -> 1, 8 -> 2, ...
 
     @property
     def pose_channels(self) -> int:
@@ -77,11 +80,12 @@ class TrainConfig:
     seed: int = 0
     mirror: bool = True              # mirror augmentation (keypoints mirrored, left/right swapped)
     ema_beta: float = 0.999          # generator EMA per step
+    ema_warmup: bool = True          # beta_t = min(ema_beta, (1 + t) / (10 + t)); False: the paper's fixed 0.999
     gp_lambda: float = 10.0          # WGAN-GP
     drift: float = 0.001             # epsilon_drift * D(real)^2
     device: str = "auto"             # auto | cpu | cuda | cuda:N
     amp: str = "auto"                # auto (bf16 on CUDA, off on CPU) | bf16 | off
-    channels_last: str = "auto"      # auto (on for CUDA) | on | off
+    channels_last: str = "auto"      # auto (on) | on | off
     compile: bool = False            # torch.compile G and D (CUDA)
     workers: int = 2                 # data-loader processes for levels not cached in memory
     cache_mb: int = 1024             # keep a pyramid level in memory when it is at most this big

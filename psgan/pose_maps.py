@@ -26,9 +26,11 @@ def pose_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resol
     present = (visibility > 0) & torch.isfinite(xy).all(-1) & (xy >= 0).all(-1) & (xy <= image_size).all(-1)
     pix = torch.floor(torch.nan_to_num(xy) * (r / image_size)).long().clamp_(0, r - 1)  # (N, K, 2) as (x, y)
     flat = pix[..., 1] * r + pix[..., 0] + torch.arange(n * k, device=xy.device).view(n, k) * (r * r)
-    maps = torch.full((n * k * r * r,), -1.0, dtype=dtype, device=xy.device)
-    maps[flat[present]] = 1.0
-    return maps.view(n, k, r, r)
+    # Absent keypoints write into one spare element past the end: no boolean indexing, no GPU sync.
+    size = n * k * r * r
+    maps = torch.full((size + 1,), -1.0, dtype=dtype, device=xy.device)
+    maps[torch.where(present, flat, size).flatten()] = 1.0
+    return maps[:size].view(n, k, r, r)
 
 
 def pose_pyramid(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resolution: int,

@@ -1,0 +1,69 @@
+"""Complete, atomic training checkpoints, loaded with ``torch.load(weights_only=True)``.
+
+A checkpoint is a plain dict of tensors and numbers: the state_dicts of G, D, G_ema and both Adam
+optimisers, the schedule position (phase index, images seen in the phase and in total, steps), the RNG
+states, and the run's :class:`~psgan.config.TrainConfig` as JSON. It is written to a temporary file in
+the same folder and renamed, so ``latest.pt`` is always whole.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from psgan.config import TrainConfig
+from psgan.errors import PsganError
+
+FORMAT = "psgan-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
+    """Write ``state`` (tensors, numbers, strings, nested dicts/lists) atomically to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        torch.save({"format": FORMAT, "version": VERSION, **state}, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint`; a bad file raises a one-line PsganError."""
+    path = Path(path)
+    if not path.is_file():
+        raise PsganError(f"{path}: no such checkpoint file")
+    try:
+        ck = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises many kinds (pickle, zip, unsupported global)
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise PsganError(f"{path}: not a readable PSGAN checkpoint ({msg[:200]})") from None
+    if not isinstance(ck, dict) or ck.get("format") != FORMAT:
+        raise PsganError(f"{path}: not a PSGAN checkpoint")
+    if ck.get("version") != VERSION:
+        raise PsganError(f"{path}: checkpoint version {ck.get('version')!r} is not supported "
+                         f"(this tool reads version {VERSION})")
+    return ck
+
+
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu"):
+    """(G_ema, TrainConfig) from a checkpoint: the EMA generator in eval mode, without gradients, with
+    ``G.resolution`` and ``G.alpha`` set to where training stood, so ``G(z, pose_maps)`` makes images of
+    that resolution. See :func:`psgan.generate.generate_images` for keypoints -> images.
+    """
+    from psgan.networks import Generator
+
+    ck = load_checkpoint(path, map_location=device)
+    cfg = TrainConfig.from_json(ck["config"])
+    g = Generator(cfg.model)
+    g.load_state_dict(ck["G_ema"])
+    g.resolution = int(ck["resolution"])
+    g.alpha = float(ck["alpha"])
+    g.to(device).eval().requires_grad_(False)
+    return g, cfg

@@ -1,0 +1,237 @@
+"""The `psgan` command line: parses options, builds a TrainConfig, calls the library (docs/training.md)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+# No exists=True: the library names a missing or bad file in one line and exits 1.
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="psgan-toolkit")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """PSGAN: pose-conditioned progressive GAN training and generation."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def _per_res(kind: type):
+    """Parse '8' (every resolution) or '4:16,256:12' (from each resolution on) into {res: value}."""
+    def convert(ctx, param, value):
+        if value is None:
+            return None
+        try:
+            if ":" not in value:
+                return {4: kind(value)}
+            out = {}
+            for part in value.split(","):
+                r, v = part.split(":")
+                out[int(r)] = kind(v)
+            return out
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: expected a {kind.__name__} or RES:VALUE,RES:VALUE", param=param) from None
+    return convert
+
+
+@main.command()
+@click.argument("data", type=_FILE)
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder (default runs/<data name>).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint, exactly.")
+@click.option("--max-res", type=click.IntRange(4, 1024), default=None, help="Last resolution (default: the dataset's).")
+@click.option("--kimg-per-phase", type=click.FloatRange(min=0.001), default=600.0, show_default=True,
+              help="Thousands of real images per fade-in and per stabilisation phase.")
+@click.option("--final-kimg", type=click.FloatRange(min=0.001), default=None, help="Length of the last phase (default: --kimg-per-phase).")
+@click.option("--batch", callback=_per_res(int), default=None,
+              help="Minibatch: '8' for all resolutions or '4:16,256:12,512:5' (default: the paper's).")
+@click.option("--lr", callback=_per_res(float), default=None,
+              help="Learning rate: '0.001' or '4:0.001,128:0.0008' (default: the paper's).")
+@click.option("--no-pose", is_flag=True, help="Train without structural conditions (plain Progressive GAN).")
+@click.option("--latent", type=click.IntRange(1), default=512, show_default=True)
+@click.option("--fmap-base", type=click.IntRange(1), default=8192, show_default=True)
+@click.option("--fmap-max", type=click.IntRange(1), default=512, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-mirror", is_flag=True, help="Disable mirror augmentation.")
+@click.option("--no-ema-warmup", is_flag=True,
+              help="Keep the G average at 0.999 from step 0 (default: min(0.999, (1+t)/(10+t))).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True,
+              help="bf16 autocast (auto: on CUDA only).")
+@click.option("--channels-last", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile G and D (CUDA).")
+@click.option("--workers", type=click.IntRange(0), default=2, show_default=True,
+              help="Data-loader processes for levels not held in memory.")
+@click.option("--cache-mb", type=click.IntRange(0), default=1024, show_default=True,
+              help="Hold a pyramid level in memory when it is at most this big.")
+@click.option("--threads", type=click.IntRange(0), default=0, help="CPU threads (0: all cores).")
+@click.option("--tick-kimg", type=click.FloatRange(min=0), default=4.0, show_default=True, help="Log every ... kimg.")
+@click.option("--sample-kimg", type=click.FloatRange(min=0), default=50.0, show_default=True, help="Sample grid every ... kimg.")
+@click.option("--ckpt-kimg", type=click.FloatRange(min=0), default=100.0, show_default=True, help="Checkpoint every ... kimg.")
+def train(data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_per_phase: float,
+          final_kimg: float | None, batch: dict | None, lr: dict | None, no_pose: bool, latent: int,
+          fmap_base: int, fmap_max: int, seed: int, no_mirror: bool, no_ema_warmup: bool, device: str, amp: str,
+          channels_last: str, compile_: bool, workers: int, cache_mb: int, threads: int,
+          tick_kimg: float, sample_kimg: float, ckpt_kimg: float) -> None:
+    """Train PSGAN on a dataset file (format v1), 4x4 up to --max-res.
+
+    \b
+    Examples:
+      psgan train data.h5 -o runs/full                      # the paper's schedule
+      psgan train data.h5 --max-res 32 --kimg-per-phase 2 -o runs/demo
+      psgan train data.h5 -o runs/full --resume             # continue exactly
+      torchrun --nproc_per_node=4 -m psgan.cli train data.h5 -o runs/ddp
+    """
+    from psgan.train import configure, train as run_training
+
+    out = out or Path("runs") / data.stem
+    cfg = configure(data, out, max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
+                    batch=batch, lr=lr, use_pose=not no_pose, latent=latent, fmap_base=fmap_base,
+                    fmap_max=fmap_max, seed=seed, mirror=not no_mirror, ema_warmup=not no_ema_warmup, device=device, amp=amp,
+                    channels_last=channels_last, compile=compile_, workers=workers, cache_mb=cache_mb,
+                    threads=threads, tick_kimg=tick_kimg, sample_kimg=sample_kimg, ckpt_kimg=ckpt_kimg)
+    ckpt = run_training(cfg, resume=resume)
+    click.echo(f"checkpoint: {ckpt}\nsamples:    {Path(cfg.out) / 'samples' / 'final.png'}")
+
+
+@main.command()
+@click.argument("ckpt", type=_FILE)
+@click.option("--poses", type=_FILE, required=True, help="Dataset file whose rows give the poses.")
+@click.option("--rows", default=None, help="Rows of --poses: START:STOP[:STEP] or 3,7,9 (default: all).")
+@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
+              help="A .gif, an .mp4, a folder of PNGs, or a .png with --grid.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Latent seed (the first, with --interpolate/--grid).")
+@click.option("--interpolate", type=click.IntRange(2), default=None,
+              help="Interpolate between this many latents at the fixed poses of --rows.")
+@click.option("--steps", type=click.IntRange(1), default=16, show_default=True, help="Frames between two latents.")
+@click.option("--grid", "grid_", type=click.IntRange(1), default=None, help="A grid of this many latents x the poses.")
+@click.option("--fps", type=click.FloatRange(min=0.1), default=12.0, show_default=True)
+@click.option("--size", type=click.IntRange(0), default=0, help="Output pixels per image (0: max(resolution, 128)).")
+@click.option("--with-pose", is_flag=True, help="Show each pose's skeleton beside (grid: above) the images.")
+@click.option("--device", default="cpu", show_default=True)
+def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, interpolate: int | None,
+             steps: int, grid_: int | None, fps: float, size: int, with_pose: bool, device: str) -> None:
+    """Generate images from a checkpoint's EMA generator at the poses of a dataset's rows.
+
+    \b
+    Examples:
+      psgan generate run/checkpoints/latest.pt --poses data.h5 --rows 0:120 -o walk.gif
+      psgan generate latest.pt --poses data.h5 --rows 0:120 -o frames/      # folder of PNGs
+      psgan generate latest.pt --poses data.h5 --rows 5 --interpolate 4 -o morph.mp4
+      psgan generate latest.pt --poses data.h5 --rows 0:60:10 --grid 4 -o grid.png
+    """
+    from psgan import generate as gen
+    from psgan.checkpoint import load_generator
+    from psgan.errors import PsganError
+    from psgan.train import resolve_device
+
+    if interpolate and grid_:
+        raise click.UsageError("--interpolate and --grid exclude each other")
+    if grid_ is None and out.suffix.lower() == ".png":
+        raise PsganError(f"{out}: a .png holds a --grid; animations go to .gif, .mp4 or a folder")
+    G, _ = load_generator(ckpt, resolve_device(device))
+    src = gen.PoseSource(poses, rows)
+    src.check(G)
+    size = size or max(G.resolution, 128)
+    if grid_:
+        path = gen.write_grid(gen.grid(G, src, list(range(seed, seed + grid_)), size, with_pose), out)
+    elif interpolate:
+        frames = gen.interpolate(G, src, list(range(seed, seed + interpolate)), steps, size, with_pose)
+        path = gen.write_frames(frames, out, fps)
+    else:
+        path = gen.write_frames(gen.animate(G, src, seed, size, with_pose), out, fps)
+    click.echo(f"wrote {path}")
+
+
+# ---- evaluation (issue 7) ------------------------------------------------------------------------
+
+@main.command("eval")
+@click.argument("ckpt", type=_FILE)
+@click.option("--data", type=_FILE, required=True, help="Dataset (format v1) the model was trained on.")
+@click.option("--compare", type=_FILE, default=None, help="A second checkpoint, evaluated on the same poses and latents and shown side by side.")
+@click.option("--posenet", type=_FILE, default=None,
+              help="Keypoint detector from `psgan posenet train` (default: DATA's cached DATA.posenet-RES.pt, trained now if missing).")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the results as JSON (and a sample sheet beside it, .png).")
+@click.option("--poses", type=click.IntRange(1), default=500, show_default=True, help="Held-out target poses scored.")
+@click.option("--fid-images", type=click.IntRange(0), default=500, show_default=True,
+              help="Generated and real images each for FID/KID (0: skip).")
+@click.option("--diversity-poses", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--diversity-latents", type=click.IntRange(2), default=8, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, out: Path | None, poses: int,
+          fid_images: int, diversity_poses: int, diversity_latents: int, seed: int, batch: int,
+          device: str) -> None:
+    """Evaluate a checkpoint: pose consistency (PCK), FID/KID and diversity (docs/evaluation.md).
+
+    \b
+    Examples:
+      psgan eval runs/demo/checkpoints/latest.pt --data data.h5 -o eval.json
+      psgan eval runs/psgan/checkpoints/latest.pt --data data.h5 \\
+          --compare runs/nopose/checkpoints/latest.pt --posenet posenet.pt
+    """
+    import json
+
+    from psgan.evaluate import EvalConfig, evaluate_checkpoints, format_table, to_json, write_sample_sheet
+
+    cfg = EvalConfig(poses=poses, fid_images=fid_images, diversity_poses=diversity_poses,
+                     diversity_latents=diversity_latents, seed=seed, batch=batch, device=device)
+    ckpts = [ckpt] + ([compare] if compare else [])
+    results = evaluate_checkpoints(ckpts, data, posenet, cfg)
+    click.echo(format_table(results))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(json.dumps(to_json(results), indent=2) + "\n")
+        tmp.replace(out)
+        sheet = write_sample_sheet(results, out.with_suffix(".png"))
+        click.echo(f"wrote {out} and {sheet}")
+
+
+@main.group()
+def posenet() -> None:
+    """The keypoint detector used by `psgan eval` to measure pose consistency."""
+
+
+@posenet.command("train")
+@click.argument("data", type=_FILE)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Detector file to write (.pt).")
+@click.option("--res", type=click.IntRange(16, 1024), default=64, show_default=True,
+              help="Input resolution; use the resolution of the models it will evaluate.")
+@click.option("--steps", type=click.IntRange(1), default=1500, show_default=True)
+@click.option("--batch", type=click.IntRange(1), default=32, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
+@click.option("--width", type=click.IntRange(4), default=16, show_default=True, help="Channels of the first level (cost grows with its square).")
+@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
+              help="Fraction of poses held out (split by pose).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop after this long.")
+@click.option("--device", default="cpu", show_default=True)
+def posenet_train(data: Path, out: Path, res: int, steps: int, batch: int, lr: float, width: int,
+                  holdout: float, seed: int, minutes: float | None, device: str) -> None:
+    """Train the keypoint detector on DATA's real images, holding out whole poses.
+
+    \b
+    Example:  psgan posenet train data.h5 -o posenet.pt --res 64
+    """
+    from psgan.posenet import PoseNetTrainConfig, save_posenet, train_posenet
+    from psgan.train import resolve_device
+
+    cfg = PoseNetTrainConfig(resolution=res, steps=steps, batch=batch, lr=lr, width=width, holdout=holdout,
+                             seed=seed, max_minutes=minutes, device=str(resolve_device(device)))
+    model, mcfg = train_posenet(data, cfg)
+    save_posenet(out, model, mcfg)
+    t = mcfg.training
+    h = t["heldout"]
+    click.echo(f"wrote {out}: {t['train_rows']} training rows, {len(t['heldout_rows'])} held out "
+               f"(by {t['split_rule']}); held-out PCK@0.05 {h['pck@0.05']:.3f}, PCK@0.1 {h['pck@0.1']:.3f}, "
+               f"mean error {h['mean_error_px']:.2f} px at {res}x{res}")
+
+
+if __name__ == "__main__":   # torchrun -m psgan.cli train ...
+    main()

@@ -1,0 +1,189 @@
+"""Generation from a trained PSGAN (the paper's videos and costume interpolation, sec. 4):
+
+* :func:`animate` -- one latent through a sequence of poses (an animation);
+* :func:`interpolate` -- between latents at fixed poses;
+* :func:`grid` -- latents x poses.
+
+Poses come from a dataset file (format v1) and its rows. Frames go to a folder of PNGs, a .gif
+(Pillow) or an .mp4 (OpenCV, mp4v). :func:`generate_images` is the small API for other tools.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from psgan.errors import PsganError
+from psgan.networks import Generator
+from psgan.pose_maps import pose_pyramid
+from datagen.draw import draw_skeleton, grid as tile_grid, resize_image
+
+from psgan.samples import save_png, to_uint8
+
+VIDEO_SUFFIXES = (".gif", ".mp4")
+
+
+def parse_rows(spec: str | None, n: int) -> np.ndarray:
+    """'0:100', '0:100:5', '3,7,9' or None (all rows) -> row indices, each checked against ``n``."""
+    if not spec:
+        return np.arange(n)
+    try:
+        if ":" in spec:
+            parts = [int(p) if p else None for p in spec.split(":")]
+            if len(parts) > 3:
+                raise ValueError
+            rows = np.arange(n)[slice(*parts)]
+        else:
+            rows = np.asarray([int(p) for p in spec.split(",")])
+    except ValueError:
+        raise PsganError(f"--rows {spec!r}: expected START:STOP[:STEP] or a comma list of rows") from None
+    if len(rows) == 0:
+        raise PsganError(f"--rows {spec!r}: selects no row of the {n} in the file")
+    bad = rows[(rows < 0) | (rows >= n)]
+    if len(bad):
+        raise PsganError(f"--rows {spec!r}: row {int(bad[0])} is outside the file's {n} rows")
+    return rows
+
+
+def latents(seeds: list[int], dim: int) -> torch.Tensor:
+    """(len(seeds), dim) standard normal latents, each a function of its seed alone."""
+    return torch.stack([torch.randn(dim, generator=torch.Generator().manual_seed(s)) for s in seeds])
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between latents (dim,) at t in [0, 1]."""
+    cos = torch.dot(a / a.norm(), b / b.norm()).clamp(-1, 1)
+    omega = torch.arccos(cos)
+    if omega.abs() < 1e-6:
+        return torch.lerp(a, b, t)
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+@torch.no_grad()
+def generate_images(G: Generator, xy: torch.Tensor, visibility: torch.Tensor, image_size: int,
+                    z: torch.Tensor, batch: int = 16) -> np.ndarray:
+    """Images for keypoints: (N, K, 2) pixels of an S x S image + (N, K) visibility + (N, latent) z
+    -> (N, r, r, 3) uint8 at ``G.resolution`` (``--no-pose`` models ignore the keypoints)."""
+    dev = next(G.parameters()).device
+    out = []
+    for i in range(0, len(z), batch):
+        poses = None
+        if G.cfg.use_pose:
+            poses = pose_pyramid(xy[i:i + batch].to(dev), visibility[i:i + batch].to(dev), image_size,
+                                 G.resolution)
+        out.append(to_uint8(G(z[i:i + batch].to(dev), poses)))
+    return np.concatenate(out)
+
+
+class PoseSource:
+    """The selected rows' keypoints of a dataset file, and their drawings."""
+
+    def __init__(self, path: str | os.PathLike, rows: str | None) -> None:
+        from psgan.data import PoseData
+
+        self.data = PoseData(path)
+        self.rows = parse_rows(rows, self.data.n)
+        idx = torch.as_tensor(self.rows)
+        self.xy, self.vis = self.data.xy[idx], self.data.visibility[idx]
+
+    def check(self, G: Generator) -> None:
+        if G.cfg.use_pose and G.cfg.num_keypoints != self.data.num_keypoints:
+            raise PsganError(f"{self.data.path}: has {self.data.num_keypoints} keypoints, the model was "
+                             f"trained with {G.cfg.num_keypoints}")
+
+    def drawing(self, j: int, size: int) -> np.ndarray:
+        return draw_skeleton(self.xy[j].numpy(), self.vis[j].numpy(), self.data.keypoint_set, size,
+                             self.data.image_size)
+
+
+def _frame(images: list[np.ndarray], size: int, drawings: list[np.ndarray] | None) -> np.ndarray:
+    cells = [resize_image(im, size) for im in images]
+    if drawings is not None:
+        cells = [c for pair in zip(drawings, cells) for c in pair]
+    return tile_grid(cells, cols=len(cells), pad=0 if len(cells) == 1 else 2)
+
+
+def animate(G: Generator, src: PoseSource, seed: int, size: int, with_pose: bool) -> list[np.ndarray]:
+    """One latent (``seed``) through every selected pose: one frame per pose."""
+    z = latents([seed], G.cfg.latent).repeat(len(src.rows), 1)
+    imgs = generate_images(G, src.xy, src.vis, src.data.image_size, z)
+    return [_frame([im], size, [src.drawing(j, size)] if with_pose else None) for j, im in enumerate(imgs)]
+
+
+def interpolate(G: Generator, src: PoseSource, seeds: list[int], steps: int, size: int,
+                with_pose: bool) -> list[np.ndarray]:
+    """Through the latents of ``seeds`` (and back to the first), ``steps`` frames per leg; every frame
+    shows the selected poses side by side."""
+    zs = latents(seeds, G.cfg.latent)
+    p = len(src.rows)
+    drawings = [src.drawing(j, size) for j in range(p)] if with_pose else None
+    frames = []
+    for a, b in zip(range(len(seeds)), list(range(1, len(seeds))) + [0]):
+        for s in range(steps):
+            z = slerp(zs[a], zs[b], s / steps).expand(p, -1)
+            imgs = generate_images(G, src.xy, src.vis, src.data.image_size, z)
+            frames.append(_frame(list(imgs), size, drawings))
+    return frames
+
+
+def grid(G: Generator, src: PoseSource, seeds: list[int], size: int, with_pose: bool) -> np.ndarray:
+    """One row per latent, one column per pose (a row of pose drawings on top with ``with_pose``)."""
+    p = len(src.rows)
+    z = latents(seeds, G.cfg.latent).repeat_interleave(p, 0)
+    imgs = generate_images(G, src.xy.repeat(len(seeds), 1, 1), src.vis.repeat(len(seeds), 1),
+                           src.data.image_size, z)
+    tiles = [src.drawing(j, size) for j in range(p)] if with_pose else []
+    tiles += [resize_image(im, size) for im in imgs]
+    return tile_grid(tiles, cols=p)
+
+
+def write_frames(frames: list[np.ndarray], out: str | os.PathLike, fps: float) -> Path:
+    """Frames (h, w, 3) uint8 -> ``out``: a .gif, an .mp4, or else a folder of frame_00000.png ...
+
+    Written under a temporary name and renamed, so ``out`` is whole or absent.
+    """
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise PsganError(f"{out}: folder {out.parent} does not exist")
+    suffix = out.suffix.lower()
+    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+    try:
+        if suffix == ".gif":
+            from PIL import Image
+            ims = [Image.fromarray(f) for f in frames]
+            ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=round(1000 / fps),
+                        loop=0)
+        elif suffix == ".mp4":
+            import cv2
+            h, w = frames[0].shape[:2]
+            vw = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+            if not vw.isOpened():
+                raise PsganError(f"{out}: this OpenCV build cannot write mp4 (write a .gif or a folder)")
+            for f in frames:
+                vw.write(np.ascontiguousarray(f[..., ::-1]))
+            vw.release()
+        else:
+            if out.exists() and (not out.is_dir() or any(out.iterdir())):
+                raise PsganError(f"{out}: exists and is not an empty folder")
+            tmp.mkdir()
+            for i, f in enumerate(frames):
+                save_png(f, tmp / f"frame_{i:05d}.png")
+            if out.exists():
+                out.rmdir()
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def write_grid(img: np.ndarray, out: str | os.PathLike) -> Path:
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise PsganError(f"{out}: a grid is written as a .png")
+    if not out.parent.is_dir():
+        raise PsganError(f"{out}: folder {out.parent} does not exist")
+    return save_png(img, out)

@@ -1,0 +1,47 @@
+"""Pictures for people: image tensors to uint8 and sample grids, each sample beside its drawn pose
+(the drawing itself is datagen.draw's, the same as `datagen preview`)."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+from PIL import Image
+
+from datagen.draw import draw_skeleton, grid, resize_image
+
+upscale = resize_image   # (r, r, 3) -> (size, size, 3); kept for psgan.evaluate
+
+
+def draw_pose(xy: np.ndarray, visibility: np.ndarray, edges, colors, image_size: int,
+              size: int) -> np.ndarray:
+    """(K, 2) pixel keypoints of an S x S image -> (size, size, 3) skeleton on white, drawn by
+    datagen.draw with explicit edges and colours (psgan.evaluate's entry point)."""
+    layout = SimpleNamespace(edges=[tuple(e) for e in np.asarray(edges).tolist()], colors=list(colors),
+                             size=len(xy))
+    return draw_skeleton(xy, visibility, layout, size, image_size)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(N, 3, r, r) float in about [-1, 1] -> (N, r, r, 3) uint8."""
+    x = images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def pose_sample_grid(samples: np.ndarray, poses: list[np.ndarray]) -> np.ndarray:
+    """Samples (L*P, r, r, 3), latent-major, as L rows of P (pose drawing, sample) pairs."""
+    size = poses[0].shape[0]
+    p = len(poses)
+    tiles = [t for i, s in enumerate(samples) for t in (poses[i % p], resize_image(s, size))]
+    return grid(tiles, cols=2 * p)
+
+
+def save_png(img: np.ndarray, path: str | Path) -> Path:
+    """Write an (h, w, 3) uint8 image atomically (temporary name, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    Image.fromarray(img).save(tmp)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,43 @@
+"""The progressive schedule of Progressive GAN (Karras et al. 2018, sec. 3 and appendix A.1).
+
+Training starts with a stabilisation phase at 4x4; each doubling of the resolution is a fade-in phase
+(the new blocks blend in linearly, alpha 0 -> 1) followed by a stabilisation phase. The paper shows
+600k real images per phase; minibatch and learning rate depend on the phase's resolution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psgan.config import ScheduleConfig
+
+
+@dataclass(frozen=True)
+class Phase:
+    index: int
+    resolution: int
+    fade: bool          # True: fade-in of ``resolution``'s blocks; False: stabilisation
+    images: int         # real images shown in this phase
+    batch: int          # global minibatch
+    lr: float
+
+    @property
+    def name(self) -> str:
+        return f"{'fade' if self.fade else 'stab'}{self.resolution}"
+
+    def alpha(self, images_done: int) -> float:
+        """Fade-in weight of the top blocks after ``images_done`` images of this phase."""
+        return min(1.0, images_done / self.images) if self.fade else 1.0
+
+
+def build_phases(s: ScheduleConfig) -> list[Phase]:
+    """[stab4, fade8, stab8, ..., fade max_res, stab max_res]."""
+    plan = [(4, False)]
+    r = 8
+    while r <= s.max_res:
+        plan += [(r, True), (r, False)]
+        r *= 2
+    phases = []
+    for i, (res, fade) in enumerate(plan):
+        kimg = s.final_kimg if (i == len(plan) - 1 and s.final_kimg is not None) else s.kimg_per_phase
+        phases.append(Phase(i, res, fade, max(1, round(kimg * 1000)), s.batch_at(res), s.lr_at(res)))
+    return phases

@@ -1,0 +1,477 @@
+"""The PSGAN training loop: Progressive GAN's schedule, WGAN-GP, Adam(0, 0.99, 1e-8) reset per phase,
+n_critic 1, a generator EMA of 0.999 for samples, exact resume, and data parallelism over torchrun ranks.
+
+Run folder (``cfg.out``)::
+
+    config.json            the TrainConfig
+    log.jsonl              one JSON object per tick and per phase end
+    samples/               grids at fixed latents x fixed poses (each sample beside its pose); final.png
+    checkpoints/latest.pt  the newest complete checkpoint (psgan.checkpoint)
+    tensorboard/           scalars, when tensorboard is installed
+
+Several GPUs: ``torchrun --nproc_per_node=N -m psgan.cli train ...``. Each rank draws its slice of the
+global minibatch; gradients are averaged over ranks with one flattened all-reduce per network and step
+(what DistributedDataParallel does; DDP's own reducer cannot follow the gradient penalty's double
+backward nor the blocks that sit unused until their phase). Only rank 0 writes.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from psgan.checkpoint import load_checkpoint, save_checkpoint
+from psgan.config import TrainConfig
+from psgan.data import PoseData, batches, prepare_reals
+from psgan.errors import PsganError
+from psgan.losses import d_loss, g_loss, gradient_penalty
+from psgan.networks import Discriminator, Generator
+from psgan.pose_maps import pose_pyramid
+from datagen.draw import draw_skeleton
+
+from psgan.samples import pose_sample_grid, save_png, to_uint8
+from psgan.schedule import Phase, build_phases
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise PsganError(f"--device {name}: CUDA is not available on this machine")
+    return torch.device(name)
+
+
+class Trainer:
+    """Holds the networks, optimisers and position of one run; :meth:`run` trains to the end."""
+
+    def __init__(self, cfg: TrainConfig, resume: bool = False) -> None:
+        self.rank = int(os.environ.get("RANK", 0))
+        self.world = int(os.environ.get("WORLD_SIZE", 1))
+        self.out = Path(cfg.out)
+        self.ckpt_path = self.out / "checkpoints" / "latest.pt"
+        ck = None
+        if resume:
+            ck = load_checkpoint(self.ckpt_path)
+            data, out = cfg.data, cfg.out
+            cfg = TrainConfig.from_json(ck["config"])
+            cfg.data, cfg.out = data, out
+        self.cfg = cfg
+        self.data = PoseData(cfg.data)
+        if cfg.model.use_pose and cfg.model.num_keypoints != self.data.num_keypoints:
+            raise PsganError(f"{cfg.data}: has {self.data.num_keypoints} keypoints, the model expects "
+                             f"{cfg.model.num_keypoints}")
+        if cfg.schedule.max_res > self.data.image_size:
+            raise PsganError(f"--max-res {cfg.schedule.max_res} is above the dataset's image size "
+                             f"{self.data.image_size} ({cfg.data})")
+        self._setup_device()
+        self.phases = build_phases(cfg.schedule)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.G = Generator(cfg.model)
+            self.D = Discriminator(cfg.model)
+        self.G_ema = copy.deepcopy(self.G).requires_grad_(False).eval()
+        for m in (self.G, self.D, self.G_ema):
+            m.to(self.device, memory_format=self.memory_format)
+        # Latents and GP mixing; each rank draws its own.
+        self.gen = torch.Generator(self.device).manual_seed(cfg.seed + 1 + 7919 * self.rank)
+        self.phase_idx, self.phase_img, self.total_img, self.steps = 0, 0, 0, 0
+        self._cache: dict[int, torch.Tensor] = {}
+        self._make_optimizers()
+        if ck is not None:
+            self._restore(ck)
+        elif self.world > 1:
+            for m in (self.G, self.D, self.G_ema):   # same start on every rank
+                for t in list(m.parameters()):
+                    dist.broadcast(t.data, src=0)
+        self._fixed = self._fixed_samples()
+        self.logger = RunLog(self.out, enabled=self.rank == 0, resume=resume)
+
+    # -- set-up ------------------------------------------------------------------------------------
+
+    def _setup_device(self) -> None:
+        cfg = self.cfg
+        if self.world > 1 and not dist.is_initialized():
+            backend = "nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo"
+            dist.init_process_group(backend)
+        if self.world > 1 and torch.cuda.is_available() and cfg.device in ("auto", "cuda"):
+            self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(self.device)
+        else:
+            self.device = resolve_device(cfg.device)
+        cuda = self.device.type == "cuda"
+        if cfg.threads or not cuda:
+            torch.set_num_threads(cfg.threads or max(1, len(os.sched_getaffinity(0)) // self.world))
+        amp = cfg.amp if cfg.amp != "auto" else ("bf16" if cuda else "off")
+        self.amp_dtype = torch.bfloat16 if amp == "bf16" else None
+        # channels_last: cuDNN's and oneDNN's preferred layout (tests/bench: faster on this CPU too).
+        cl = cfg.channels_last if cfg.channels_last != "auto" else "on"
+        self.memory_format = torch.channels_last if cl == "on" else torch.contiguous_format
+        if cuda:
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True
+
+    def _autocast(self):
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def _make_optimizers(self) -> None:
+        lr = self.phases[min(self.phase_idx, len(self.phases) - 1)].lr   # (a finished run resumed)
+        kw = dict(lr=lr, betas=(0.0, 0.99), eps=1e-8)
+        # The fused kernels exist for CUDA and (torch >= 2.4) the CPU; same maths as the for-loop Adam.
+        kw["fused"] = True
+        self.opt_G = torch.optim.Adam(self.G.parameters(), **kw)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), **kw)
+        self._G_step, self._D_forward = self.G, self.D
+        if self.cfg.compile:
+            import torch._dynamo as dynamo
+            # One graph per (resolution, fade) phase: 17 phases up to 1024 exceed the default limit of 8.
+            dynamo.config.cache_size_limit = max(dynamo.config.cache_size_limit, 64)
+            self._G_step, self._D_forward = torch.compile(self.G), torch.compile(self.D)
+
+    def _restore(self, ck: dict) -> None:
+        self.G.load_state_dict(ck["G"])
+        self.D.load_state_dict(ck["D"])
+        self.G_ema.load_state_dict(ck["G_ema"])
+        self.phase_idx, self.phase_img = int(ck["phase"]), int(ck["phase_img"])
+        self.total_img, self.steps = int(ck["total_img"]), int(ck["steps"])
+        self._make_optimizers()
+        self.opt_G.load_state_dict(ck["opt_G"])
+        self.opt_D.load_state_dict(ck["opt_D"])
+        gens = ck["rng"]["gen"]
+        if len(gens) != self.world:
+            raise PsganError(f"{self.ckpt_path}: was written by {len(gens)} processes, this run has "
+                             f"{self.world}; resume with the same number")
+        self.gen.set_state(gens[self.rank].cpu())
+        torch.set_rng_state(ck["rng"]["torch"].cpu())
+
+    def state(self) -> dict:
+        phase = self.phases[min(self.phase_idx, len(self.phases) - 1)]
+        done = self.phase_idx >= len(self.phases)
+        return {
+            "G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+            "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict(),
+            "phase": self.phase_idx, "phase_img": self.phase_img, "total_img": self.total_img,
+            "steps": self.steps, "resolution": phase.resolution,
+            "alpha": 1.0 if done else phase.alpha(self.phase_img),
+            "rng": {"gen": self._gen_states(), "torch": torch.get_rng_state()},
+            "config": self.cfg.to_json(),
+        }
+
+    def _gen_states(self) -> list[torch.Tensor]:
+        """Every rank's training-generator state (a collective: all ranks call it)."""
+        if self.world == 1:
+            return [self.gen.get_state()]
+        states: list = [None] * self.world
+        dist.all_gather_object(states, self.gen.get_state())
+        return states
+
+    def _fixed_samples(self) -> dict:
+        """The fixed latents and poses of every sample grid (a function of the seed and the file)."""
+        cfg = self.cfg
+        g = torch.Generator().manual_seed(cfg.seed + 2)
+        z = torch.randn(cfg.sample_latents, cfg.model.latent, generator=g)
+        rows = np.linspace(0, self.data.n - 1, min(cfg.sample_poses, self.data.n)).round().astype(int)
+        rows = torch.as_tensor(rows)
+        return {"z": z, "xy": self.data.xy[rows], "vis": self.data.visibility[rows]}
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    def run(self, max_steps: int | None = None, progress: bool = True) -> None:
+        """Train to the end of the schedule (or for ``max_steps`` steps, then checkpoint and return)."""
+        from tqdm import tqdm
+
+        total = sum(p.images for p in self.phases)
+        bar = tqdm(total=total, initial=min(self.total_img, total), unit="img", unit_scale=True,
+                   disable=not progress or self.rank != 0, mininterval=1.0, dynamic_ncols=True)
+        steps_left = max_steps
+        try:
+            while self.phase_idx < len(self.phases):
+                n = self._run_phase(self.phases[self.phase_idx], bar, steps_left)
+                if steps_left is not None:
+                    steps_left -= n
+                    if steps_left <= 0 and self.phase_idx < len(self.phases):
+                        self.save()
+                        return
+            self.save()
+            self.write_samples("final")
+        except KeyboardInterrupt:
+            if self.world > 1:   # the other ranks may not be here: no collective
+                raise
+            self.save()
+            log.warning("interrupted: checkpoint written to %s (continue with --resume)", self.ckpt_path)
+            raise
+        finally:
+            bar.close()
+            self.logger.close()
+
+    def _run_phase(self, ph: Phase, bar, steps_left: int | None) -> int:
+        per_rank = max(1, ph.batch // self.world)
+        step_img = per_rank * self.world
+        remaining = max(0, ph.images - self.phase_img)
+        steps = math.ceil(remaining / step_img)
+        if steps_left is not None:
+            steps = min(steps, steps_left)
+        stream = batches(self.data, ph.resolution, per_rank, self.total_img, steps, seed=self.cfg.seed,
+                         mirror=self.cfg.mirror, rank=self.rank, world=self.world, cache=self._cache,
+                         cache_mb=self.cfg.cache_mb, workers=self.cfg.workers)
+        tick = Tick(self.cfg.tick_kimg, self.cfg.sample_kimg, self.cfg.ckpt_kimg, self.total_img)
+        sums = torch.zeros(5, device=self.device)
+        count, t0, img0 = 0, time.perf_counter(), self.total_img
+        done = 0
+        for b in stream:
+            alpha = ph.alpha(self.phase_img)
+            sums += self.step(ph, b, alpha)
+            count += 1
+            done += 1
+            self.phase_img += step_img
+            self.total_img += step_img
+            self.steps += 1
+            bar.update(step_img)
+            phase_end = self.phase_img >= ph.images
+            due = tick.due(self.total_img)
+            if "log" in due or phase_end:
+                dt = time.perf_counter() - t0
+                rate = (self.total_img - img0) / max(dt, 1e-9)
+                self._log(ph, alpha, sums / max(count, 1), rate, bar)
+                sums.zero_()
+                count, t0, img0 = 0, time.perf_counter(), self.total_img
+            if phase_end:
+                self.write_samples()
+                self.phase_idx += 1
+                self.phase_img = 0
+                if self.phase_idx < len(self.phases):
+                    self._make_optimizers()   # Adam state reset at each new phase
+                    self.save()
+                break
+            if "sample" in due:
+                self.write_samples()
+            if "ckpt" in due:
+                self.save()
+        return done
+
+    def step(self, ph: Phase, b, alpha: float) -> torch.Tensor:
+        """One D step and one G step on a minibatch; returns [loss_d, loss_g, gp, d_real, d_fake]."""
+        cfg, res = self.cfg, ph.resolution
+        a = torch.tensor(alpha, device=self.device) if ph.fade else 1.0
+        real, xy, vis = prepare_reals(b, self.data, self.device, a, self.memory_format)
+        poses = None
+        if cfg.model.use_pose:
+            poses = {r: p.contiguous(memory_format=self.memory_format)
+                     for r, p in pose_pyramid(xy, vis, self.data.image_size, res).items()}
+        n = real.shape[0]
+        latent = cfg.model.latent
+
+        # Critic step: G runs without a graph, D's parameters are the only ones to differentiate.
+        self.G.requires_grad_(False)
+        self.D.requires_grad_(True)
+        z = torch.randn(n, latent, device=self.device, generator=self.gen)
+        eps = torch.rand(n, 1, 1, 1, device=self.device, generator=self.gen)
+        with torch.no_grad(), self._autocast():
+            fake = self._G_step(z, poses, res, a)
+        fake = fake.float().contiguous(memory_format=self.memory_format)
+        with self._autocast():
+            d_real = self._D_forward(real, poses, a)
+            d_fake = self._D_forward(fake, poses, a)
+
+            def d_eager(x: torch.Tensor) -> torch.Tensor:   # compiled graphs cannot double-backward
+                return self.D(x, poses, a)
+            gp = gradient_penalty(d_eager, real, fake, eps)
+        loss_d = d_loss(d_real, d_fake, gp, cfg.gp_lambda, cfg.drift)
+        self.opt_D.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self._allreduce(self.D)
+        self.opt_D.step()
+
+        # Generator step: D's weights get no gradient (saves a third of D's backward).
+        self.D.requires_grad_(False)
+        self.G.requires_grad_(True)
+        z = torch.randn(n, latent, device=self.device, generator=self.gen)
+        with self._autocast():
+            fake = self._G_step(z, poses, res, a)
+            loss_g = g_loss(self._D_forward(fake, poses, a))
+        self.opt_G.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self._allreduce(self.G)
+        self.opt_G.step()
+        self.D.requires_grad_(True)
+
+        beta = cfg.ema_beta
+        if cfg.ema_warmup:   # min(beta, (1 + t) / (10 + t)): short runs are not 40% initial weights
+            beta = min(beta, (1 + self.steps) / (10 + self.steps))
+        with torch.no_grad():
+            ema = list(self.G_ema.parameters())
+            torch._foreach_lerp_(ema, list(self.G.parameters()), 1.0 - beta)
+        return torch.stack([loss_d.detach(), loss_g.detach(), gp.detach().mean(),
+                            d_real.detach().float().mean(), d_fake.detach().float().mean()])
+
+    def _allreduce(self, net: torch.nn.Module) -> None:
+        if self.world == 1:
+            return
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        flat = torch.cat([g.flatten() for g in grads])
+        dist.all_reduce(flat)
+        flat /= self.world
+        off = 0
+        for g in grads:
+            g.copy_(flat[off:off + g.numel()].view_as(g))
+            off += g.numel()
+
+    # -- output --------------------------------------------------------------------------------------
+
+    def _log(self, ph: Phase, alpha: float, means: torch.Tensor, rate: float, bar) -> None:
+        if self.rank != 0:
+            return
+        ld, lg, gp, dr, df = means.tolist()
+        rec = {"kimg": round(self.total_img / 1000, 3), "step": self.steps, "phase": ph.index,
+               "phase_name": ph.name, "resolution": ph.resolution, "alpha": round(alpha, 4),
+               "batch": ph.batch, "lr": ph.lr, "loss_d": ld, "loss_g": lg, "gp": gp, "d_real": dr,
+               "d_fake": df, "img_per_s": round(rate, 2), "time": round(time.time(), 1)}
+        self.logger.write(rec)
+        bar.set_postfix_str(f"{ph.name} {ph.resolution}px kimg {self.total_img / 1000:.1f} {rate:.1f} img/s")
+        bar.write(f"kimg {rec['kimg']:9.2f}  {ph.name:>8}  alpha {alpha:5.3f}  loss_d {ld:9.4f}  "
+                  f"loss_g {lg:9.4f}  gp {gp:8.4f}  {rate:8.1f} img/s")
+
+    def save(self) -> None:
+        """Write checkpoints/latest.pt (all ranks call this; rank 0 writes)."""
+        state = self.state()
+        if self.rank == 0:
+            save_checkpoint(self.ckpt_path, state)
+
+    @torch.no_grad()
+    def write_samples(self, name: str | None = None) -> Path | None:
+        """A grid of G_ema at the fixed latents x fixed poses, each sample beside its drawn pose."""
+        if self.rank != 0:
+            return None
+        done = self.phase_idx >= len(self.phases)
+        ph = self.phases[min(self.phase_idx, len(self.phases) - 1)]
+        res, alpha = ph.resolution, (1.0 if done else ph.alpha(self.phase_img))
+        f = self._fixed
+        L, P = len(f["z"]), len(f["xy"])
+        z = f["z"].repeat_interleave(P, 0).to(self.device)
+        xy, vis = f["xy"].repeat(L, 1, 1).to(self.device), f["vis"].repeat(L, 1).to(self.device)
+        poses = pose_pyramid(xy, vis, self.data.image_size, res) if self.cfg.model.use_pose else None
+        imgs = to_uint8(self.G_ema(z, poses, res, alpha).float())
+        size = max(64, res)
+        drawn = [draw_skeleton(f["xy"][j].numpy(), f["vis"][j].numpy(), self.data.keypoint_set, size,
+                               self.data.image_size) for j in range(P)]
+        grid = pose_sample_grid(imgs, drawn)
+        name = name or f"kimg{self.total_img / 1000:08.2f}-{res}px"
+        return save_png(grid, self.out / "samples" / f"{name}.png")
+
+
+class Tick:
+    """Which periodic actions are due when the image count passes multiples of their periods."""
+
+    def __init__(self, log_kimg: float, sample_kimg: float, ckpt_kimg: float, start: int) -> None:
+        self.periods = {"log": log_kimg, "sample": sample_kimg, "ckpt": ckpt_kimg}
+        self.last = {k: self._slot(k, start) for k in self.periods}
+
+    def _slot(self, key: str, img: int) -> int:
+        p = self.periods[key]
+        return int(img // (p * 1000)) if p > 0 else 0
+
+    def due(self, img: int) -> set[str]:
+        out = set()
+        for k in self.periods:
+            s = self._slot(k, img)
+            if self.periods[k] > 0 and s > self.last[k]:
+                out.add(k)
+                self.last[k] = s
+        return out
+
+
+class RunLog:
+    """log.jsonl (appended) and, when tensorboard is installed, TensorBoard scalars."""
+
+    def __init__(self, out: Path, enabled: bool, resume: bool) -> None:
+        self.enabled = enabled
+        self._tb = None
+        if not enabled:
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        self._f = open(out / "log.jsonl", "a" if resume else "w")
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            self._tb = SummaryWriter(str(out / "tensorboard"))
+        except ImportError:
+            log.debug("tensorboard is not installed; writing log.jsonl only")
+
+    def write(self, rec: dict) -> None:
+        if not self.enabled:
+            return
+        self._f.write(json.dumps(rec) + "\n")
+        self._f.flush()
+        if self._tb is not None:
+            step = int(rec["kimg"] * 1000)
+            for k in ("loss_d", "loss_g", "gp", "d_real", "d_fake", "img_per_s", "resolution", "alpha"):
+                self._tb.add_scalar(f"train/{k}", rec[k], step)
+
+    def close(self) -> None:
+        if self.enabled:
+            self._f.close()
+            if self._tb is not None:
+                self._tb.close()
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
+    """Train a run (writes config.json first); returns the final checkpoint's path."""
+    out = Path(cfg.out)
+    rank = int(os.environ.get("RANK", 0))
+    if not resume and (out / "checkpoints" / "latest.pt").exists():
+        raise PsganError(f"{out}: holds a run already; continue it with --resume or choose another --out")
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+    t = Trainer(cfg, resume=resume)
+    if rank == 0:
+        (out / "config.json").write_text(t.cfg.to_json())
+    t.run(progress=progress)
+    if dist.is_initialized():
+        dist.barrier()
+    return t.ckpt_path
+
+
+def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int | None = None,
+              kimg_per_phase: float = 600.0, final_kimg: float | None = None,
+              batch: dict[int, int] | None = None, lr: dict[int, float] | None = None,
+              use_pose: bool = True, latent: int = 512, fmap_base: int = 8192, fmap_max: int = 512,
+              **run: object) -> TrainConfig:
+    """A TrainConfig for a dataset file: paper defaults, the file's keypoint count and image size, and
+    the given overrides (``batch``/``lr`` entries replace the paper's from their resolution on)."""
+    from datagen.dataset import open_dataset
+
+    from psgan.config import PAPER_BATCH, PAPER_LR, ModelConfig, ScheduleConfig
+
+    with open_dataset(data) as r:
+        size, k = r.image_size, r.keypoint_set.size
+    max_res = max_res or min(size, 1024)
+    if max_res & (max_res - 1) or max_res > size:
+        raise PsganError(f"--max-res {max_res}: must be a power of two no larger than {data}'s image size {size}")
+
+    def merged(paper: dict, override: dict | None) -> dict:
+        if not override:
+            return dict(paper)
+        first = min(override)
+        out = {r: v for r, v in paper.items() if r < first}
+        for r in paper:
+            if r >= first:
+                out[r] = override[max(o for o in override if o <= r)]
+        return out
+
+    model = ModelConfig(num_keypoints=k, use_pose=use_pose, latent=latent, fmap_base=fmap_base,
+                        fmap_max=fmap_max, max_res=max_res)
+    sched = ScheduleConfig(max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
+                           batch=merged(PAPER_BATCH, batch), lr=merged(PAPER_LR, lr))
+    return TrainConfig(data=str(data), out=str(out), model=model, schedule=sched, **run)

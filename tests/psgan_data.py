@@ -1,0 +1,26 @@
+"""A tiny format-v1 dataset for the psgan tests: coloured discs on grey whose centres are keypoints."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from datagen.dataset import DatasetHeader, DatasetWriter
+
+
+def write_tiny_dataset(path: Path, n: int = 24, size: int = 16, seed: int = 0) -> Path:
+    """n rows of size x size images, keypoint set avatar20 (K = 20), some keypoints absent."""
+    rng = np.random.default_rng(seed)
+    k = 20
+    xy = rng.uniform(1, size - 1, (n, k, 2)).astype(np.float32)
+    vis = rng.choice([0, 1, 2], (n, k), p=[0.1, 0.2, 0.7]).astype(np.uint8)
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5
+    images = np.full((n, size, size, 3), 128, np.uint8)
+    for i in range(n):
+        for j in range(0, k, 4):
+            if vis[i, j]:
+                d = (xx - xy[i, j, 0]) ** 2 + (yy - xy[i, j, 1]) ** 2 < (size / 8) ** 2
+                images[i][d] = (40 * j % 256, 255 - 10 * j, 60)
+    with DatasetWriter(path, DatasetHeader("avatar20", size)) as w:
+        w.append({"images": images, "pose/xy": xy, "pose/visibility": vis})
+    return path

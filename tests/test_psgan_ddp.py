@@ -1,0 +1,36 @@
+"""Data parallelism over 2 CPU processes (gloo), as torchrun would start them: same weights on both
+ranks after training, and only rank 0 writes."""
+import socket
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from psgan.train import Trainer, configure
+from psgan_data import write_tiny_dataset
+
+
+def _worker(rank: int, world: int, port: int, data: str, out: str, result: str) -> None:
+    import os
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    cfg = configure(data, out, max_res=8, kimg_per_phase=0.016, batch={4: 4}, latent=8, fmap_base=32,
+                    fmap_max=8, workers=0, device="cpu", tick_kimg=0.016)
+    t = Trainer(cfg)
+    t.run(progress=False)
+    torch.save({k: v.clone() for k, v in t.G.state_dict().items()}, f"{result}.{rank}")
+    dist.destroy_process_group()
+
+
+def test_two_ranks_stay_in_sync(tmp_path):
+    data = write_tiny_dataset(tmp_path / "tiny.h5", n=16, size=8)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "run"
+    mp.spawn(_worker, args=(2, port, str(data), str(out), str(tmp_path / "G")), nprocs=2, join=True)
+    a, b = (torch.load(tmp_path / f"G.{r}", weights_only=True) for r in (0, 1))
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    assert (out / "checkpoints" / "latest.pt").is_file() and (out / "log.jsonl").is_file()
+    assert len((out / "log.jsonl").read_text().splitlines()) == 3    # one line per phase, one writer

@@ -1,0 +1,124 @@
+"""psgan generate and the psgan CLI (CliRunner): animations, grids, bad input as one-line errors."""
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from psgan.cli import main
+from psgan.errors import PsganError
+from psgan.generate import parse_rows
+from psgan_data import write_tiny_dataset
+
+TRAIN = ["--max-res", "8", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
+         "--fmap-max", "8", "--workers", "0", "--tick-kimg", "0.016"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    d = tmp_path_factory.mktemp("gen")
+    data = write_tiny_dataset(d / "tiny.h5", n=12, size=16)
+    r = CliRunner().invoke(main, ["train", str(data), "-o", str(d / "run"), *TRAIN])
+    assert r.exit_code == 0, r.output
+    assert "samples/final.png" in r.output
+    return data, d / "run" / "checkpoints" / "latest.pt"
+
+
+def _gen(*args):
+    return CliRunner().invoke(main, ["generate", *map(str, args)])
+
+
+def test_train_writes_the_run_folder(run):
+    data, ckpt = run
+    folder = ckpt.parent.parent
+    assert ckpt.is_file() and (folder / "config.json").is_file() and (folder / "log.jsonl").is_file()
+    assert Image.open(folder / "samples" / "final.png").size[0] > 64
+
+
+def test_resume_of_a_finished_run_only_rewrites_its_outputs(run):
+    data, ckpt = run
+    before = ckpt.read_bytes()
+    r = CliRunner().invoke(main, ["train", str(data), "-o", str(ckpt.parent.parent), "--resume"])
+    assert r.exit_code == 0, r.output
+    from psgan.checkpoint import load_checkpoint
+    assert load_checkpoint(ckpt)["total_img"] == 48 and len(before) > 0
+
+
+def test_animation_gif(run, tmp_path):
+    data, ckpt = run
+    r = _gen(ckpt, "--poses", data, "--rows", "0:5", "-o", tmp_path / "a.gif", "--with-pose")
+    assert r.exit_code == 0, r.output
+    im = Image.open(tmp_path / "a.gif")
+    assert im.n_frames == 5 and im.size == (2 * (128 + 2) + 2, 128 + 2 * 2)   # pose | image, padded
+
+
+def test_animation_png_folder_and_mp4(run, tmp_path):
+    data, ckpt = run
+    r = _gen(ckpt, "--poses", data, "--rows", "0,3,7", "-o", tmp_path / "frames", "--size", "32")
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [f"frame_0000{i}.png" for i in range(3)]
+    import cv2
+    r = _gen(ckpt, "--poses", data, "--rows", "0:4", "-o", tmp_path / "a.mp4")
+    if r.exit_code != 0:
+        assert "cannot write mp4" in r.output
+        pytest.skip("this OpenCV build has no mp4 writer")
+    cap = cv2.VideoCapture(str(tmp_path / "a.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+
+
+def test_interpolation_and_grid(run, tmp_path):
+    data, ckpt = run
+    r = _gen(ckpt, "--poses", data, "--rows", "2", "--interpolate", "3", "--steps", "2", "-o", tmp_path / "i.gif")
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "i.gif").n_frames == 6
+    r = _gen(ckpt, "--poses", data, "--rows", "0:3", "--grid", "2", "--with-pose", "--size", "16",
+             "-o", tmp_path / "g.png")
+    assert r.exit_code == 0, r.output
+    assert np.asarray(Image.open(tmp_path / "g.png")).shape == (3 * 18 + 2, 3 * 18 + 2, 3)
+
+
+def test_fixed_latent_is_the_same_character_across_calls(run, tmp_path):
+    data, ckpt = run
+    for name in ("x", "y"):
+        assert _gen(ckpt, "--poses", data, "--rows", "0:2", "-o", tmp_path / name, "--size", "8").exit_code == 0
+    a, b = (np.asarray(Image.open(tmp_path / n / "frame_00001.png")) for n in ("x", "y"))
+    assert np.array_equal(a, b)
+
+
+def _one_line_error(r):
+    assert r.exit_code == 1, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error:"), r.output
+    return lines[0]
+
+
+def test_bad_input_is_one_line(run, tmp_path):
+    data, ckpt = run
+    runner = CliRunner()
+    assert "no such file" in _one_line_error(runner.invoke(main, ["train", str(tmp_path / "nope.h5")]))
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not hdf5 at all")
+    assert "junk.h5" in _one_line_error(runner.invoke(main, ["train", str(junk)]))
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = np.zeros(3)
+    assert "not a pose dataset" in _one_line_error(runner.invoke(main, ["train", str(other)]))
+    msg = _one_line_error(runner.invoke(main, ["train", str(data), "-o", str(tmp_path / "r"), "--max-res", "64"]))
+    assert "--max-res 64" in msg
+    msg = _one_line_error(runner.invoke(main, ["train", str(data), "-o", str(tmp_path / "none"), "--resume"]))
+    assert "latest.pt" in msg
+    msg = _one_line_error(runner.invoke(main, ["train", str(data), "-o", str(ckpt.parent.parent), *TRAIN]))
+    assert "--resume" in msg
+    assert "checkpoint" in _one_line_error(_gen(junk, "--poses", data, "-o", tmp_path / "o.gif"))
+    assert "no such" in _one_line_error(_gen(tmp_path / "no.pt", "--poses", data, "-o", tmp_path / "o.gif"))
+    assert "not a pose dataset" in _one_line_error(_gen(ckpt, "--poses", other, "-o", tmp_path / "o.gif"))
+    assert "row 99" in _one_line_error(_gen(ckpt, "--poses", data, "--rows", "99", "-o", tmp_path / "o.gif"))
+    assert "does not exist" in _one_line_error(_gen(ckpt, "--poses", data, "-o", tmp_path / "no" / "o.gif"))
+    assert not (tmp_path / "o.gif").exists()
+
+
+def test_parse_rows():
+    assert list(parse_rows("1:7:2", 10)) == [1, 3, 5]
+    assert list(parse_rows(None, 3)) == [0, 1, 2]
+    with pytest.raises(PsganError):
+        parse_rows("a:b", 10)
