@@ -72,8 +72,209 @@ def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols
 
 # ---- render / merge (issue 3) ------------------------------------------------------------------
 
+def _names(values: tuple[str, ...]) -> list[str] | None:
+    """--costumes a,b --costumes c -> ["a", "b", "c"] (None when not given)."""
+    out = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    return out or None
+
+
+def _power_of_two(ctx, param, value: int) -> int:
+    if value < 4 or value & (value - 1):
+        raise click.BadParameter(f"{value} is not a power of two >= 4")
+    return value
+
+
+@main.command()
+@click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Rig file (.blend, .glb, .gltf, .vrm, .fbx). Default: the avatar in rigs/avatar.blend.")
+@click.option("--frames", type=click.IntRange(1), default=600, show_default=True,
+              help="Poses, evenly spaced over the clips played back to back; each is rendered once per costume.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("data.h5"),
+              show_default=True, help="Dataset file to write (format v1).")
+@click.option("--size", type=int, default=1024, show_default=True, callback=_power_of_two,
+              help="Image side in pixels (a power of two).")
+@click.option("--costumes", multiple=True, help="Costumes to render, comma-separated (default: all).")
+@click.option("--clips", multiple=True, help="Clips (Action names) to play, comma-separated (default: all).")
+@click.option("--engine", type=click.Choice(["workbench", "eevee", "cycles"]), default="workbench", show_default=True)
+@click.option("--samples", type=click.IntRange(1), default=None,
+              help="Anti-aliasing (workbench) or render samples (eevee, cycles). Default: the engine's.")
+@click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True,
+              help="clip: a fixed camera per clip; run: one camera for everything; follow: a camera that moves smoothly.")
+@click.option("--margin", type=click.FloatRange(-0.9, 0.9), default=0.05, show_default=True,
+              help="Free border as a fraction of the half image; negative frames tighter (the body may leave the image).")
+@click.option("--lens", "lens_mm", type=click.FloatRange(5, 500), default=50.0, show_default=True,
+              help="Focal length in mm (36 mm sensor).")
+@click.option("--azimuth", type=float, default=0.0, show_default=True,
+              help="Camera direction in degrees around the character: 0 front, 90 its left side.")
+@click.option("--elevation", type=click.FloatRange(-89, 89), default=5.0, show_default=True,
+              help="Camera height angle in degrees (positive looks down).")
+@click.option("--azimuth-jitter", type=click.FloatRange(0, 180), default=0.0, show_default=True,
+              help="Random azimuth offset per clip, uniform in +-degrees (from --seed).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
+@click.option("--keymap", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON file mapping keypoint names to bone names (docs/rigs.md).")
+@click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="BVH motion capture to retarget onto the rig and play instead of its own clips (repeatable).")
+@click.option("--motion-fps", type=click.FloatRange(1, 1000), default=None,
+              help="Resample --motion clips to this frame rate (default: the rig scene's).")
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Blender processes on this machine (the result does not depend on it).")
+@click.option("--shard", default=None, help="Render only shard K of N (K/N, 0-based) into its own file; join with `datagen merge`.")
+@click.option("--resume", is_flag=True, help="Continue a killed run of the same command.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--list", "list_only", is_flag=True, help="Only list the rig's costumes, clips and keypoint bones.")
+def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
+           engine: str, samples: int | None, framing: str, margin: float, lens_mm: float, azimuth: float,
+           elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, motions: tuple[Path, ...],
+           motion_fps: float | None, workers: int,
+           shard: str | None, resume: bool, overwrite: bool, quiet: bool, list_only: bool) -> None:
+    """Render every costume of a rig through its motion clips into a dataset with exact keypoints.
+
+    \b
+    Examples:
+      datagen render --frames 600 -o data.h5                  # the default avatar, 1024x1024
+      datagen render --rig robot.glb --frames 40 --size 256 --clips Walking,Wave
+      datagen render --frames 600 --workers 2 --resume        # continue a killed run
+      datagen render --frames 600 --shard 3/8 -o part3.h5     # one of 8 cluster jobs; then datagen merge
+      datagen render --rig robot.glb --list                   # costumes, clips, keypoint bones
+      datagen render --motion 131_01.bvh --frames 100         # mocap retargeted onto the avatar
+    """
+    from datagen.bone_mapping import load_keymap
+    from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, parse_shard, \
+        run_render
+
+    rig_path = rig if rig is not None else DEFAULT_RIG
+    if not rig_path.is_file():
+        raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
+    if list_only:
+        click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None))
+        return
+    config = RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
+                          costumes=_names(costumes), clips=_names(clips), engine=engine, samples=samples,
+                          framing=framing, margin=margin, lens_mm=lens_mm, azimuth=azimuth, elevation=elevation,
+                          azimuth_jitter=azimuth_jitter, seed=seed,
+                          keymap=load_keymap(keymap) if keymap else None,
+                          motions=[str(m) for m in motions] or None,
+                          motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps)
+    opts = RunOptions(out=out, workers=workers, shard=parse_shard(shard), resume=resume, overwrite=overwrite,
+                      progress=not quiet)
+    s = run_render(config, opts)
+    resumed = f", {s['resumed_rows']} from the earlier run" if s["resumed_rows"] else ""
+    click.echo(f"wrote {s['out']}{' (shard ' + s['shard'] + ')' if s['shard'] else ''}: {s['rows']} rows = "
+               f"{s['poses']} poses x {s['costumes']} costumes over {len(s['clips'])} clips{resumed}; "
+               f"{s['rendered']} rendered in {s['seconds']:.1f} s ({s['frames_per_s']:.2f} frames/s), "
+               f"{s['bytes'] / 2**20:.1f} MiB")
+
+
+@main.command()
+@click.argument("shards", nargs=-1, required=True, type=_EXISTING_FILE)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Dataset file to write.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
+    """Join the shard files of one `datagen render --shard K/N` run into one dataset.
+
+    \b
+    Example:  datagen merge part*.h5 -o data.h5
+    """
+    from datagen.merge import merge_shards
+
+    s = merge_shards(list(shards), out, overwrite=overwrite)
+    click.echo(f"wrote {s['out']}: {s['rows']} rows from {s['shards']} shards")
+
 
 # ---- import / export (issue 5) -----------------------------------------------------------------
+
+_EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+_OUT_FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+def _import_options(f):
+    """The options every importer takes (ImportOptions)."""
+    for opt in reversed([
+        click.option("-o", "--out", type=_OUT_FILE, required=True, help="Dataset file to write (.h5)."),
+        click.option("--size", type=click.IntRange(4, 4096), default=256, show_default=True,
+                     help="Side S of the square output images (a power of two); images are scaled and "
+                          "padded with white to fit."),
+        click.option("--min-keypoints", type=click.IntRange(0, 18), default=10, show_default=True,
+                     help="Skip rows with fewer detected keypoints."),
+        click.option("--strict", is_flag=True, help="Stop at the first bad source file instead of skipping it."),
+        click.option("--image-compression", type=click.Choice(["lzf", "gzip", "none"]), default="lzf",
+                     show_default=True, help="Of the stored images: lzf is fast; gzip is smaller and "
+                                             "slower; none is fastest and ~3x larger."),
+        click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
+                     help="Worker processes (0: one per CPU)."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@main.command("import-openpose")
+@click.option("--images", type=_EXISTING_DIR, required=True, help="Folder of the images <image>.<ext>.")
+@click.option("--keypoints", type=_EXISTING_DIR, required=True,
+              help="Folder of OpenPose's <image>_keypoints.json files.")
+@_import_options
+@click.option("--person", type=click.Choice(["best", "all"]), default="best", show_default=True,
+              help="Several people in a file: the most complete, most confident one, or a row each.")
+@click.option("--min-confidence", type=click.FloatRange(0, None), default=0.0, show_default=True,
+              help="Keypoints detected with less confidence count as missing.")
+def import_openpose(images: Path, keypoints: Path, out: Path, size: int, min_keypoints: int, strict: bool,
+                    image_compression: str, workers: int, person: str, min_confidence: float) -> None:
+    """Import OpenPose JSON output (any version, COCO-18 or BODY_25) as a coco18 dataset.
+
+    \b
+    Example:  datagen import-openpose --images photos/ --keypoints json/ -o people.h5
+    """
+    from datagen.importers import ImportOptions, import_openpose as run
+
+    opts = ImportOptions(size=size, min_keypoints=min_keypoints, min_confidence=min_confidence,
+                         strict=strict, person=person, image_compression=image_compression, workers=workers)
+    click.echo(run(images, keypoints, out, opts, progress=True).format())
+    click.echo(f"wrote {out}")
+
+
+@main.command("import-deepfashion")
+@click.option("--csv", "table", type=_EXISTING_FILE, required=True,
+              help="Keypoint table name:keypoints_y:keypoints_x (fasion-annotation-*.csv).")
+@click.option("--images", type=_EXISTING_DIR, required=True,
+              help="In-shop folder holding img/ (or img/ itself, or a flat folder of the table's names).")
+@_import_options
+@click.option("--partition", type=_EXISTING_FILE, default=None, help="In-shop list_eval_partition.txt.")
+@click.option("--split", type=click.Choice(["train", "test", "all"]), default="all", show_default=True,
+              help="Rows of this split of --partition (test = query + gallery).")
+def import_deepfashion(table: Path, images: Path, out: Path, size: int, min_keypoints: int, strict: bool,
+                       image_compression: str, workers: int, partition: Path | None, split: str) -> None:
+    """Import a DeepFashion In-shop keypoint table (PG2 / Deformable-GAN / Pose-Transfer) as coco18.
+
+    \b
+    Example:  datagen import-deepfashion --csv fasion-annotation-train.csv \\
+                  --images In-shop/ --partition list_eval_partition.txt --split train -o fashion.h5
+    """
+    from datagen.importers import ImportOptions, import_deepfashion as run
+
+    opts = ImportOptions(size=size, min_keypoints=min_keypoints, strict=strict,
+                         image_compression=image_compression, workers=workers)
+    click.echo(run(table, images, out, opts, partition=partition, split=split, progress=True).format())
+    click.echo(f"wrote {out}")
+
+
+@main.command("export")
+@click.argument("file", type=_EXISTING_FILE)
+@click.option("--to", "fmt", type=click.Choice(["coco", "openpose"]), required=True,
+              help="coco: person_keypoints.json + images/; openpose: keypoints/*_keypoints.json + images/.")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to create (absent or empty).")
+def export(file: Path, fmt: str, out: Path) -> None:
+    """Export a dataset's COCO-18 keypoints (avatar20 mapped) and images for other tools.
+
+    \b
+    Example:  datagen export data.h5 --to openpose -o data-openpose/
+    """
+    from datagen.exporters import export_dataset
+
+    n = export_dataset(file, fmt, out, progress=True)
+    click.echo(f"exported {n} rows to {out}")
 
 
 if __name__ == "__main__":

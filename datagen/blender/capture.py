@@ -1,0 +1,197 @@
+"""Render settings, the camera, rendering a frame to /dev/shm and reading it back, evaluated bone
+positions, framing geometry and occlusion ray casts (docs/rendering.md)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Matrix, Vector
+
+from datagen.compositing import decode_tga
+from datagen.projection import SENSOR_MM, blender_from_extrinsics
+
+ENGINES = {"workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE", "cycles": "CYCLES"}
+DEFAULT_SAMPLES = {"workbench": 8, "eevee": 16, "cycles": 32}
+_WORKBENCH_AA = ("OFF", "FXAA", "5", "8", "11", "16", "32")  # render_aa choices; samples -> nearest
+
+
+def _workbench_aa(samples: int) -> str:
+    if samples <= 1:
+        return "OFF"
+    counts = [5, 8, 11, 16, 32]
+    return str(min(counts, key=lambda c: (abs(c - samples), c)))
+
+
+def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: int | None,
+                     keep_look: bool) -> dict:
+    """Set the render settings the pipeline needs; return them (recorded in the dataset config).
+
+    ``keep_look``: a .blend rig keeps its own Workbench shading (the avatar's toon matcap and
+    outline); other rigs get a studio-lit, material-coloured look with an outline.
+    """
+    r = scene.render
+    r.engine = ENGINES[engine]
+    r.resolution_x = r.resolution_y = size
+    r.resolution_percentage = 100
+    r.pixel_aspect_x = r.pixel_aspect_y = 1.0
+    r.use_border = False
+    r.film_transparent = True
+    r.use_motion_blur = False
+    r.use_compositing = False
+    r.use_sequencer = False
+    r.dither_intensity = 0.0  # deterministic 8-bit output
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
+    scene.view_settings.exposure = 0.0
+    scene.view_settings.gamma = 1.0
+    scene.display_settings.display_device = "sRGB"
+    s = r.image_settings
+    s.media_type = "IMAGE"
+    s.file_format = "TARGA_RAW"
+    s.color_mode = "RGBA"
+    settings: dict = {"engine": engine, "view_transform": "Standard", "film_transparent": True,
+                      "output": "TARGA_RAW RGBA on /dev/shm"}
+    keep_aa = samples is None and engine == "workbench" and keep_look  # the rig's own anti-aliasing
+    if samples is None:
+        samples = DEFAULT_SAMPLES[engine]
+    if engine == "workbench":
+        shading = scene.display.shading
+        if not keep_look:
+            shading.light = "STUDIO"
+            shading.color_type = "MATERIAL"
+            shading.show_object_outline = True
+            shading.object_outline_color = (0.0, 0.0, 0.0)
+            shading.show_cavity = False
+            shading.show_shadows = False
+        if not keep_aa:
+            scene.display.render_aa = _workbench_aa(samples)
+        settings.update(samples=scene.display.render_aa, light=shading.light, color_type=shading.color_type,
+                        studio_light=shading.studio_light, outline=shading.show_object_outline,
+                        look="rig" if keep_look else "default")
+    elif engine == "eevee":
+        scene.eevee.taa_render_samples = samples
+        settings["samples"] = samples
+    else:
+        scene.cycles.device = "CPU"
+        scene.cycles.samples = samples
+        scene.cycles.seed = 0
+        scene.cycles.use_animated_seed = False
+        settings["samples"] = samples
+    return settings
+
+
+def make_camera(scene: bpy.types.Scene, lens_mm: float) -> bpy.types.Object:
+    """A new perspective camera (sensor fit AUTO, 36 mm sensor) made the scene camera."""
+    data = bpy.data.cameras.new("datagen_camera")
+    data.type = "PERSP"
+    data.lens = lens_mm
+    data.sensor_width = SENSOR_MM
+    data.sensor_fit = "AUTO"
+    data.shift_x = data.shift_y = 0.0
+    cam = bpy.data.objects.new("datagen_camera", data)
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+    return cam
+
+
+def place_camera(cam: bpy.types.Object, world_to_cam: np.ndarray, near: float, far: float) -> None:
+    cam.matrix_world = Matrix(blender_from_extrinsics(world_to_cam).tolist())
+    cam.data.clip_start = near
+    cam.data.clip_end = far
+
+
+class FrameRenderer:
+    """Renders the scene camera's view to an uncompressed TGA in /dev/shm and reads it back."""
+
+    def __init__(self, scene: bpy.types.Scene) -> None:
+        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        self._dir = Path(tempfile.mkdtemp(prefix="datagen-", dir=base))
+        self.path = self._dir / "frame.tga"
+        self.scene = scene
+        scene.render.filepath = str(self.path)
+        scene.render.use_file_extension = False
+
+    def render(self) -> np.ndarray:
+        """(S, S, 4) uint8 straight-alpha RGBA of the current frame."""
+        bpy.ops.render.render(write_still=True)
+        return decode_tga(self.path.read_bytes())
+
+    def close(self) -> None:
+        self.path.unlink(missing_ok=True)
+        try:
+            self._dir.rmdir()
+        except OSError:
+            pass
+
+
+def bone_ends(armature: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> tuple[np.ndarray, np.ndarray]:
+    """World heads and tails (B, 3) of every bone, in ``pose.bones`` order, in the evaluated pose."""
+    ev = armature.evaluated_get(depsgraph)
+    n = len(ev.pose.bones)
+    heads, tails = np.empty(n * 3, np.float32), np.empty(n * 3, np.float32)
+    ev.pose.bones.foreach_get("head", heads)
+    ev.pose.bones.foreach_get("tail", tails)
+    m = np.array(ev.matrix_world, dtype=np.float64)
+    to_world = lambda p: p.reshape(n, 3).astype(np.float64) @ m[:3, :3].T + m[:3, 3]
+    return to_world(heads), to_world(tails)
+
+
+def mesh_vertices(objects: list[bpy.types.Object], depsgraph: bpy.types.Depsgraph) -> np.ndarray:
+    """World positions (n, 3) of the evaluated (deformed) vertices of mesh objects."""
+    parts = []
+    for obj in objects:
+        ev = obj.evaluated_get(depsgraph)
+        mesh = ev.to_mesh()
+        try:
+            co = np.empty(len(mesh.vertices) * 3, np.float32)
+            mesh.vertices.foreach_get("co", co)
+        finally:
+            ev.to_mesh_clear()
+        m = np.array(ev.matrix_world, dtype=np.float64)
+        parts.append(co.reshape(-1, 3).astype(np.float64) @ m[:3, :3].T + m[:3, 3])
+    return np.concatenate(parts) if parts else np.zeros((0, 3))
+
+
+def attached_meshes(scene: bpy.types.Scene, armature: bpy.types.Object, names: set[str]) -> list[bpy.types.Object]:
+    """The mesh objects among ``names`` that move with the armature (deformed by it or parented to it)."""
+    out = []
+    for name in sorted(names):
+        obj = scene.objects.get(name)
+        if obj is None or obj.type != "MESH":
+            continue
+        deformed = any(m.type == "ARMATURE" and m.object == armature for m in obj.modifiers)
+        p = obj.parent
+        while p is not None and p != armature:
+            p = p.parent
+        if deformed or p == armature:
+            out.append(obj)
+    return out
+
+
+def ray_hits(scene: bpy.types.Scene, depsgraph: bpy.types.Depsgraph, origins: np.ndarray,
+             directions: np.ndarray, max_distance: np.ndarray | float, min_distance: float = 0.0) -> np.ndarray:
+    """Distance (n,) to the first surface along each ray (inf where nothing is hit within range).
+
+    Hits closer than ``min_distance`` are stepped over (a ray that starts on a face).
+    """
+    n = len(origins)
+    dmax = np.broadcast_to(np.asarray(max_distance, dtype=np.float64), (n,))
+    out = np.full(n, np.inf)
+    for i in range(n):
+        if not dmax[i] > 0:
+            continue
+        o, d = Vector(origins[i]), Vector(directions[i])
+        travelled = 0.0
+        for _ in range(8):
+            hit, loc, *_ = scene.ray_cast(depsgraph, o + d * travelled, d, distance=float(dmax[i] - travelled))
+            if not hit:
+                break
+            t = (Vector(loc) - o).length
+            if t >= min_distance:
+                out[i] = t
+                break
+            travelled = t + max(min_distance, 1e-6)
+    return out

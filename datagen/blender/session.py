@@ -1,0 +1,219 @@
+"""A rig loaded and set up for rendering: the Blender side of ``datagen render`` (docs/rendering.md).
+
+Thin by design: it answers questions about the scene with arrays (keypoints of a pose, framing
+vertices, ray-cast distances, a rendered RGBA frame); the decisions are made by the pure modules.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from datagen.blender import capture, rig as rigmod
+from datagen.bone_mapping import JointSource, RigError, map_bones
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def quiet_fds(enabled: bool = True):
+    """Silence Blender's C-level chatter on stdout/stderr (render 'Saved:' lines, importer logs)."""
+    if not enabled:
+        yield
+        return
+    import sys
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, null):
+            os.close(fd)
+
+
+class BlenderSession:
+    """One rig in this process's Blender, with the costumes and clips chosen for a run."""
+
+    def __init__(self, rig_path: Path, *, keymap: dict | None = None, costumes: list[str] | None = None,
+                 clips: list[str] | None = None, motions: list[str] | None = None,
+                 motion_fps: float | None = None, quiet: bool = True) -> None:
+        self.quiet = quiet
+        with quiet_fds(quiet):
+            self.rig = rigmod.load_rig(rig_path)
+        arm = self.rig.armature
+        self.mapping: dict[str, JointSource | None] = map_bones(
+            self.rig.bone_names, self.rig.bone_parents, humanoid=self.rig.humanoid, keymap=keymap,
+            rig=str(rig_path))
+        if motions:
+            self.rig.clips = self._add_motions(motions, motion_fps)
+        self.costumes = _select(self.rig.costumes, costumes, "costume", rig_path)
+        self.clips = _select(self.rig.clips, clips, "clip", rig_path)
+        if not self.clips:
+            raise RigError(f"{rig_path}: has no Action that animates armature {arm.name!r} (no motion clip)")
+        bones = [b.name for b in arm.pose.bones]  # the order capture.bone_ends returns
+        self._bone_index = np.array([bones.index(s.bone) if s else 0 for s in self.mapping.values()])
+        self._use_tail = np.array([bool(s and s.end == "tail") for s in self.mapping.values()])
+        self.mapped = np.array([s is not None for s in self.mapping.values()])
+        self.switcher = rigmod.CostumeSwitcher(self.rig)
+        self.scene = self.rig.scene
+        self._clip: int | None = None
+        self._frame: float | None = None
+        self.camera = None
+        self.renderer = None
+
+    def _add_motions(self, motions: list[str], fps: float | None) -> list:
+        """Retarget BVH files onto the armature as new Actions: they become the clips (in this order)."""
+        from datagen.blender.retarget_bpy import add_bvh_action
+
+        scene = self.rig.scene
+        fps = fps or scene.render.fps / scene.render.fps_base
+        names = [add_bvh_action(self.rig.armature, m, fps=fps, bone_map=self.mapping, assign=False).name
+                 for m in motions]
+        by_name = {c.name: c for c in rigmod.find_clips(self.rig.armature)}
+        return [by_name[n] for n in names]
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def configure(self, engine: str, size: int, samples: int | None, lens_mm: float) -> dict:
+        settings = capture.configure_render(self.scene, engine, size, samples, keep_look=self.rig.from_blend)
+        self.camera = capture.make_camera(self.scene, lens_mm)
+        self.renderer = capture.FrameRenderer(self.scene)
+        return settings
+
+    def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
+
+    @property
+    def depsgraph(self) -> bpy.types.Depsgraph:
+        return bpy.context.evaluated_depsgraph_get()
+
+    # -- poses -----------------------------------------------------------------------------------
+
+    def keypoints(self) -> np.ndarray:
+        """(K, 3) world keypoints of the current evaluated pose (NaN where unmapped)."""
+        heads, tails = capture.bone_ends(self.rig.armature, self.depsgraph)
+        xyz = np.where(self._use_tail[:, None], tails[self._bone_index], heads[self._bone_index])
+        xyz[~self.mapped] = np.nan
+        return xyz
+
+    def all_bone_points(self) -> np.ndarray:
+        heads, tails = capture.bone_ends(self.rig.armature, self.depsgraph)
+        return np.concatenate([heads, tails])
+
+    def go_to(self, clip: int, frame: float) -> None:
+        """Evaluate clip ``clip`` at absolute frame ``frame`` (per-clip work only when it changes)."""
+        if clip != self._clip:
+            rigmod.assign_clip(self.rig, self.clips[clip])
+            self._clip, self._frame = clip, None
+        if frame != self._frame:
+            rigmod.set_time(self.scene, frame)
+            self._frame = frame
+
+    def rest_keypoints(self) -> np.ndarray:
+        """(K, 3) keypoints in the armature's rest pose."""
+        arm = self.rig.armature.data
+        old = arm.pose_position
+        arm.pose_position = "REST"
+        try:
+            self.depsgraph.update()
+            return self.keypoints()
+        finally:
+            arm.pose_position = old
+            self.depsgraph.update()
+
+    def framing_objects(self) -> list:
+        """Mesh objects that move with the character, over every selected costume."""
+        names = self.switcher.always() | set().union(*(c.objects for c in self.costumes))
+        return capture.attached_meshes(self.scene, self.rig.armature, names & self.switcher.base)
+
+    def framing_points(self, objects: list) -> np.ndarray:
+        """(n, 3) world points that must stay in frame at the current pose: vertices and bone ends."""
+        return np.concatenate([capture.mesh_vertices(objects, self.depsgraph), self.all_bone_points()])
+
+    def joint_surface_depths(self, points: np.ndarray, directions: np.ndarray, reach: float) -> np.ndarray:
+        """(K, M) depth of body surface in front of each point as seen from each direction.
+
+        In the rest pose, with only the always-shown objects (the body; or else the first costume):
+        a ray comes from ``reach`` away along each direction towards the point; the depth is the
+        distance from its first hit to the point (0 when nothing is hit before the point). This is the
+        same test the renderer makes with the camera's ray, so it measures what a joint's own skin
+        looks like to it.
+        """
+        arm = self.rig.armature.data
+        always = {n for n in self.switcher.always() if self.scene.objects[n].type == "MESH"}
+        self.switcher.show(self.costumes[0])
+        hidden = []
+        if always:
+            for c in self.costumes:
+                for n in c.objects & self.switcher.base:
+                    obj = self.scene.objects[n]
+                    if not obj.hide_viewport:
+                        obj.hide_viewport = True
+                        hidden.append(obj)
+        old = arm.pose_position
+        arm.pose_position = "REST"
+        try:
+            dg = self.depsgraph
+            dg.update()
+            out = np.zeros((len(points), len(directions)))
+            for k, p in enumerate(points):
+                if np.isfinite(p).all():
+                    t = capture.ray_hits(self.scene, dg, p + directions * reach, -directions, reach)
+                    out[k] = np.where(np.isfinite(t), reach - t, 0.0)
+        finally:
+            arm.pose_position = old
+            for obj in hidden:
+                obj.hide_viewport = False
+            self.switcher.current = None
+            self.depsgraph.update()
+        return out
+
+    # -- views -----------------------------------------------------------------------------------
+
+    def show_all_costumes(self) -> None:
+        """Every selected costume at once (the planning pass frames them all)."""
+        self.switcher.show_union(self.costumes)
+        self.depsgraph.update()
+
+    def render_view(self, costume: int, world_to_cam: np.ndarray, near: float, far: float,
+                    joints: np.ndarray, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Render the current pose in ``costume`` from a camera; return (RGBA (S, S, 4) uint8,
+        hit distances (K,) of rays camera -> joint, stopped ``radius`` before each joint)."""
+        self.switcher.show(self.costumes[costume])
+        capture.place_camera(self.camera, world_to_cam, near, far)
+        dg = self.depsgraph
+        dg.update()
+        with quiet_fds(self.quiet):
+            rgba = self.renderer.render()
+        centre = -world_to_cam[:3, :3].T @ world_to_cam[:3, 3]
+        vec = joints - centre
+        dist = np.linalg.norm(vec, axis=1)
+        ok = np.isfinite(dist) & (dist > 0)
+        dirs = np.where(ok[:, None], vec / np.where(ok, dist, 1)[:, None], 0.0)
+        hits = capture.ray_hits(self.scene, dg, np.repeat(centre[None], len(joints), 0), dirs,
+                                np.where(ok, dist - radius, 0.0))
+        return rgba, hits
+
+
+def _select(items: list, names: list[str] | None, what: str, rig_path: Path) -> list:
+    if not names:
+        return list(items)
+    by_name = {i.name: i for i in items}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise RigError(f"{rig_path}: no {what} named {', '.join(map(repr, unknown))} "
+                       f"(the rig has: {', '.join(by_name) or 'none'})")
+    wanted = set(names)
+    return [i for i in items if i.name in wanted]  # rig order, so the row order does not depend on the option's order
+

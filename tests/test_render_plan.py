@@ -1,0 +1,46 @@
+"""The plan maths of `datagen render` (no Blender)."""
+import numpy as np
+import pytest
+
+from datagen import projection as P
+from datagen.render import RenderError, chunk_ranges, parse_shard, plan_cameras, sample_poses, shard_range
+
+
+def test_sample_poses_play_clips_back_to_back():
+    clip, t = sample_poses([10.0, 20.0, 10.0], 8)  # 40 frames, a pose every 5
+    assert clip.tolist() == [0, 0, 1, 1, 1, 1, 2, 2]
+    np.testing.assert_allclose(t, [0, 5, 0, 5, 10, 15, 0, 5])
+    clip, t = sample_poses([3.0], 4)
+    np.testing.assert_allclose(t, [0, 0.75, 1.5, 2.25])  # fractional frames between keys
+    clip, t = sample_poses([1.0, 100.0], 2)
+    assert clip.tolist() == [0, 1]
+
+
+def test_shards_partition_the_jobs():
+    assert parse_shard(None) == (0, 1) and parse_shard("3/8") == (3, 8)
+    for bad in ("8/8", "-1/2", "a/b", "3", "1/0"):
+        with pytest.raises(RenderError, match="--shard"):
+            parse_shard(bad)
+    for jobs in (1, 7, 12, 47400):
+        for n in (1, 2, 3, 8):
+            ranges = [shard_range(jobs, (k, n)) for k in range(n)]
+            assert ranges[0][0] == 0 and ranges[-1][1] == jobs
+            assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    assert chunk_ranges(10, 25, 6) == [(10, 16), (16, 22), (22, 25)]
+
+
+@pytest.mark.parametrize("framing", ["run", "clip", "follow"])
+def test_plan_cameras_frame_every_pose(framing):
+    rng = np.random.default_rng(0)
+    clip = np.repeat([0, 1], 10)
+    poses = [rng.normal(size=(30, 3)) * 0.3 + [0.1 * i, 0, 1 + 2 * (i >= 10)] for i in range(20)]
+    R = np.stack([P.view_rotation([0, -1, 0], a, 5) for a in (0, 30)])
+    t = P.tan_half_fov(50)
+    bounds = np.stack([P.frame_bounds(p, R[0 if framing == "run" else c], t) for p, c in zip(poses, clip)])
+    cams = plan_cameras(framing, clip, R if framing != "run" else R[[0, 0]], bounds, t, np.array([2.0, 2.0]))
+    K = P.intrinsics(50, 36, 64)
+    for p, E in zip(poses, cams):
+        xy, z = P.project(p, K, E)
+        assert (z > 0).all() and (xy > -1e-6).all() and (xy < 64 + 1e-6).all()
+    distinct = len({E.tobytes() for E in cams})
+    assert distinct == {"run": 1, "clip": 2, "follow": 20}[framing]
