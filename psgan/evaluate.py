@@ -1,0 +1,421 @@
+"""Evaluation of a PSGAN checkpoint against a dataset (issue 7; definitions in docs/evaluation.md).
+
+* Pose consistency: images generated for held-out target poses -> keypoint detector
+  (:mod:`psgan.posenet`) -> PCK@0.05, PCK@0.1 and mean pixel error against the targets; beside the same
+  detector on the real held-out images (the ceiling) and on images generated for random other poses,
+  scored against the targets (the floor).
+* Image quality: FID and KID between generated and real images of the same resolution
+  (:mod:`psgan.metrics.fid`; needs the optional Inception weights).
+* Diversity: mean pairwise RMS pixel distance between samples of different latents at a fixed pose
+  (:mod:`psgan.metrics.diversity`), beside real images of one pose in different costumes.
+
+Everything random (rows, latents, subsets) derives from :attr:`EvalConfig.seed`, so two checkpoints
+evaluated with one config see the same poses, latents and real images.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+import torch
+
+from datagen.dataset import open_dataset
+from psgan.errors import PsganError
+from psgan.metrics.diversity import mean_pairwise_distance
+from psgan.metrics.fid import fid_from_features, kid_from_features
+from psgan.metrics.pck import THRESHOLDS, pck, present_mask
+from psgan.posenet import (PoseNet, PoseNetConfig, PoseNetTrainConfig, dataset_fingerprint, load_posenet,
+                           pose_groups, predict_keypoints, save_posenet, split_by_pose, train_posenet)
+
+log = logging.getLogger(__name__)
+
+FeatureFn = Callable[[np.ndarray], np.ndarray]  # (N, H, W, 3) uint8 -> (N, D) features
+
+
+class EvaluationError(PsganError):
+    """An evaluation that cannot run as asked (one line naming the file or option)."""
+
+
+@dataclass
+class EvalConfig:
+    """Sample counts and seed of an evaluation (the CLI's options)."""
+
+    poses: int = 500              # held-out target poses scored (at most all held-out rows)
+    fid_images: int = 500         # generated and real images each for FID/KID (0: skip)
+    diversity_poses: int = 16     # fixed poses for diversity
+    diversity_latents: int = 8    # latents per fixed pose
+    seed: int = 0
+    batch: int = 16
+    device: str = "cpu"
+
+
+class ImageSource(Protocol):
+    """What is evaluated: images for keypoints and latent seeds."""
+
+    name: str
+    resolution: int
+    use_pose: bool
+
+    def __call__(self, xy: np.ndarray, visibility: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        """(N, K, 2) pixels of the dataset's S x S image, (N, K) visibility, (N,) latent seeds
+        -> (N, r, r, 3) uint8 images at :attr:`resolution`."""
+
+
+class CheckpointSource:
+    """A checkpoint's EMA generator as an :class:`ImageSource`."""
+
+    def __init__(self, path: str | os.PathLike, image_size: int, device: torch.device, batch: int = 16) -> None:
+        from psgan.checkpoint import load_generator
+
+        self.G, self.config = load_generator(path, device)
+        self.name = str(path)
+        self.resolution = int(self.G.resolution)
+        self.use_pose = bool(self.G.cfg.use_pose)
+        self.image_size = image_size
+        self.batch = batch
+
+    def __call__(self, xy: np.ndarray, visibility: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        from psgan.generate import generate_images, latents
+
+        z = latents([int(s) for s in seeds], self.G.cfg.latent)
+        with torch.no_grad():
+            return generate_images(self.G, torch.as_tensor(np.nan_to_num(xy), dtype=torch.float32),
+                                   torch.as_tensor(visibility), self.image_size, z, self.batch)
+
+
+# -- the detector ----------------------------------------------------------------------------------
+
+def default_posenet_path(data: str | os.PathLike, resolution: int) -> Path:
+    """Where ``psgan eval`` keeps the detector it trains when none is given: beside the data."""
+    data = Path(data)
+    return data.with_name(f"{data.stem}.posenet-{resolution}.pt")
+
+
+def get_posenet(data: str | os.PathLike, posenet: str | os.PathLike | None, resolution: int,
+                device: str = "cpu", progress: bool = True,
+                train_cfg: PoseNetTrainConfig | None = None) -> tuple[PoseNet, PoseNetConfig, Path]:
+    """The detector of ``posenet``; or, when None, the one cached beside the data for this data and
+    resolution; or a new one trained with the default settings and cached there."""
+    if posenet is not None:
+        model, cfg = load_posenet(posenet, device)
+        return model, cfg, Path(posenet)
+    path = default_posenet_path(data, resolution)
+    with open_dataset(data) as reader:
+        fp = dataset_fingerprint(reader)
+    if path.exists():
+        model, cfg = load_posenet(path, device)
+        if cfg.training.get("fingerprint") == fp and cfg.resolution == resolution:
+            log.info("using the detector %s", path)
+            return model, cfg, path
+        log.warning("%s was trained on other data; training a new one", path)
+    tcfg = train_cfg or PoseNetTrainConfig(resolution=resolution, device=device)
+    log.warning("no --posenet given: training a keypoint detector on %s at %dx%d (%d steps; "
+                "`psgan posenet train` makes one ahead of time)", data, resolution, resolution, tcfg.steps)
+    model, cfg = train_posenet(data, tcfg, progress=progress)
+    try:
+        save_posenet(path, model, cfg)
+        log.info("saved the detector to %s for later evaluations", path)
+    except OSError as e:
+        log.warning("could not keep the detector at %s (%s)", path, e.strerror)
+    return model, cfg, path
+
+
+def heldout_rows(reader, pcfg: PoseNetConfig) -> np.ndarray:
+    """The rows the detector never saw: its own held-out rows when it was trained on this data, else
+    this data's split by pose with the detector's fraction and seed."""
+    t = pcfg.training
+    if t.get("fingerprint") == dataset_fingerprint(reader) and "heldout_rows" in t:
+        return np.asarray(t["heldout_rows"], dtype=np.int64)
+    log.warning("the detector was trained on other data: scoring on this data's own held-out split")
+    groups, _ = pose_groups(reader)
+    return split_by_pose(groups, float(t.get("holdout", 0.1)), int(t.get("seed", 0)))[1]
+
+
+# -- one model -------------------------------------------------------------------------------------
+
+class _Data:
+    """The dataset pieces every evaluated model shares (read once for --compare)."""
+
+    def __init__(self, path: str | os.PathLike, pcfg: PoseNetConfig, cfg: EvalConfig) -> None:
+        self.path = Path(path)
+        reader = open_dataset(path)
+        self.reader = reader
+        self.s = reader.image_size
+        self.xy = reader.xy.astype(np.float32)
+        self.vis = reader.visibility
+        self.mask = present_mask(self.xy, self.vis, self.s)
+        self.groups, _ = pose_groups(reader)
+        rng = np.random.default_rng(cfg.seed)
+        held = heldout_rows(reader, pcfg)
+        if len(held) == 0:
+            raise EvaluationError(f"{path}: no held-out rows to evaluate on")
+        self.targets = np.sort(rng.choice(held, min(cfg.poses, len(held)), replace=False))
+        # Floor: for each target, a random row of another pose.
+        other = rng.integers(0, reader.n, len(self.targets))
+        for _ in range(100):
+            same = self.groups[other] == self.groups[self.targets]
+            if not same.any():
+                break
+            other[same] = rng.integers(0, reader.n, int(same.sum()))
+        self.others = other
+        self.seeds = cfg.seed * 1_000_003 + np.arange(len(self.targets))
+        n_fid = cfg.fid_images
+        self.fid_real_rows = np.sort(rng.choice(reader.n, min(n_fid, reader.n), replace=False)) if n_fid else None
+        self.fid_pose_rows = rng.integers(0, reader.n, n_fid) if n_fid else None
+        # Diversity: target rows of distinct poses.
+        _, first = np.unique(self.groups[self.targets], return_index=True)
+        self.div_rows = self.targets[rng.permutation(np.sort(first))[:cfg.diversity_poses]]
+        self._levels: dict[int, dict] = {}
+
+    def level(self, r: int) -> dict:
+        """Real images at resolution r (targets, the FID set, same-pose groups), read once."""
+        if r not in self._levels:
+            if r not in self.reader.resolutions:
+                raise EvaluationError(f"{self.path}: has no {r}x{r} images (levels {self.reader.resolutions}); "
+                                      "evaluate on data of at least the model's resolution")
+            imgs = self.reader.images(r)
+            lv = {"targets": imgs[self.targets]}
+            if self.fid_real_rows is not None:
+                lv["fid"] = imgs[self.fid_real_rows]
+            lv["same_pose"] = [imgs[np.sort(rows)] for rows in self._same_pose_groups()]
+            self._levels[r] = lv
+        return self._levels[r]
+
+    def _same_pose_groups(self, limit: int = 16, per: int = 8) -> list[np.ndarray]:
+        """Rows of poses that appear more than once (e.g. in several costumes): real diversity."""
+        ids, counts = np.unique(self.groups, return_counts=True)
+        multi = ids[counts >= 2][:limit]
+        return [np.flatnonzero(self.groups == g)[:per] for g in multi]
+
+
+def _pose_scores(model: PoseNet, images: np.ndarray, xy: np.ndarray, mask: np.ndarray, r: int,
+                 device: str) -> dict:
+    pred, conf = predict_keypoints(model, images, device=device)
+    out = pck(pred, xy, mask, r)
+    out["confidence"] = float(conf[mask].mean()) if mask.any() else float("nan")
+    return out
+
+
+def evaluate_source(source: ImageSource, data: _Data, posenet: PoseNet, cfg: EvalConfig,
+                    features: FeatureFn | None = None, real_features: dict | None = None,
+                    progress: bool = True) -> dict:
+    """Every score of one :class:`ImageSource`. ``real_features`` caches the real FID features per
+    resolution across models."""
+    t0 = time.perf_counter()
+    r = source.resolution
+    s = data.s
+    lv = data.level(r)
+    tx = data.targets
+    target_xy = np.nan_to_num(data.xy[tx]) * (r / s)
+    mask = data.mask[tx]
+    step = _Steps(progress, source.name)
+
+    step("pose: generated")
+    gen = source(data.xy[tx], data.vis[tx], data.seeds)
+    pose = {"generated": _pose_scores(posenet, gen, target_xy, mask, r, cfg.device)}
+    step("pose: ceiling")
+    pose["ceiling"] = _pose_scores(posenet, lv["targets"], target_xy, mask, r, cfg.device)
+    step("pose: floor")
+    floor_imgs = source(data.xy[data.others], data.vis[data.others], data.seeds)
+    pose["floor"] = _pose_scores(posenet, floor_imgs, target_xy, mask, r, cfg.device)
+    pose["poses"] = int(len(tx))
+
+    quality: dict = {"fid": None, "kid": None, "images": 0}
+    if features is not None and data.fid_pose_rows is not None:
+        step("quality: features")
+        if real_features is None:
+            real_features = {}
+        if r not in real_features:
+            real_features[r] = features(lv["fid"])
+        rows = data.fid_pose_rows
+        fake = features(source(data.xy[rows], data.vis[rows], 7_000_003 + cfg.seed * 1_000_003 + np.arange(len(rows))))
+        quality = {"fid": fid_from_features(fake, real_features[r]),
+                   "kid": kid_from_features(fake, real_features[r], seed=cfg.seed),
+                   "images": int(len(rows)), "real_images": int(len(real_features[r]))}
+
+    step("diversity")
+    groups = []
+    for j, row in enumerate(data.div_rows):
+        n = cfg.diversity_latents
+        seeds = 9_000_001 + cfg.seed * 1_000_003 + j * n + np.arange(n)
+        groups.append(source(np.repeat(data.xy[row:row + 1], n, 0), np.repeat(data.vis[row:row + 1], n, 0), seeds))
+    diversity = {"generated": mean_pairwise_distance(groups),
+                 "real_same_pose": mean_pairwise_distance(lv["same_pose"]),
+                 "poses": int(len(groups)), "latents": cfg.diversity_latents}
+    step.close()
+    return {"model": source.name, "resolution": r, "use_pose": source.use_pose, "pose": pose,
+            "quality": quality, "diversity": diversity, "seconds": round(time.perf_counter() - t0, 1),
+            "samples": _samples(data, gen, floor_imgs, lv["targets"])}
+
+
+def _samples(data: _Data, gen: np.ndarray, floor: np.ndarray, real: np.ndarray, n: int = 8) -> dict:
+    """A few targets for the sample sheet, distinct poses first."""
+    _, first = np.unique(data.groups[data.targets], return_index=True)
+    pick = np.concatenate([np.sort(first), np.setdiff1d(np.arange(len(data.targets)), first)])[:n]
+    tx, ox = data.targets[pick], data.others[pick]
+    return {"generated": gen[pick], "floor": floor[pick], "real": real[pick],
+            "target_xy": data.xy[tx], "target_vis": data.vis[tx], "floor_xy": data.xy[ox],
+            "floor_vis": data.vis[ox], "image_size": data.s, "keypoint_set": data.reader.keypoint_set}
+
+
+class _Steps:
+    """A one-line progress display over the named steps of an evaluation."""
+
+    def __init__(self, enabled: bool, name: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=5, desc=f"eval {model_label(name)}", disable=not enabled, leave=False)
+        self.started = False
+
+    def __call__(self, label: str) -> None:
+        if self.started:
+            self.bar.update(1)
+        self.started = True
+        self.bar.set_postfix_str(label)
+
+    def close(self) -> None:
+        self.bar.update(1)
+        self.bar.close()
+
+
+# -- the whole evaluation ------------------------------------------------------------------------
+
+def evaluate(sources: list[ImageSource], data: str | os.PathLike, posenet: PoseNet, posenet_cfg: PoseNetConfig,
+             cfg: EvalConfig, features: FeatureFn | None = None, features_note: str = "",
+             posenet_path: str | os.PathLike | None = None, progress: bool = True) -> dict:
+    """Evaluate each source on the same poses, latents and real images; the results as a JSON-able
+    dict (``samples`` holds a few images per model as arrays, for :func:`write_sample_sheet`)."""
+    shared = _Data(data, posenet_cfg, cfg)
+    real_features: dict = {}
+    models = []
+    for src in sources:
+        if src.resolution != posenet_cfg.resolution:
+            log.warning("the detector works at %dx%d, %s makes %dx%d images: they are resized for it",
+                        posenet_cfg.resolution, posenet_cfg.resolution, src.name, src.resolution, src.resolution)
+        models.append(evaluate_source(src, shared, posenet, cfg, features, real_features, progress))
+    shared.reader.close()
+    return {
+        "format": "psgan-eval", "version": 1, "data": str(data),
+        "posenet": {"path": str(posenet_path) if posenet_path else None, "resolution": posenet_cfg.resolution,
+                    "trained_on": posenet_cfg.training.get("dataset"),
+                    "split_rule": posenet_cfg.training.get("split_rule")},
+        "fid_features": None if features is None else getattr(features, "name", type(features).__name__),
+        "fid_note": features_note, "settings": asdict(cfg), "models": models,
+    }
+
+
+def evaluate_checkpoints(ckpts: list[str | os.PathLike], data: str | os.PathLike,
+                         posenet: str | os.PathLike | None, cfg: EvalConfig, progress: bool = True) -> dict:
+    """``psgan eval``: load the checkpoints and the detector (training one if needed), then evaluate."""
+    from psgan.metrics.fid import default_feature_extractor
+    from psgan.train import resolve_device
+
+    dev = resolve_device(cfg.device)
+    cfg.device = str(dev)
+    with open_dataset(data) as reader:
+        s = reader.image_size
+    sources = [CheckpointSource(c, s, dev, cfg.batch) for c in ckpts]
+    # The detector needs 16 px at least; smaller images are upsampled for it.
+    model, pcfg, ppath = get_posenet(data, posenet, max(16, sources[0].resolution), cfg.device, progress)
+    features, note = (None, "skipped (--fid-images 0)")
+    if cfg.fid_images:
+        features, note = default_feature_extractor(dev)
+    return evaluate(sources, data, model, pcfg, cfg, features, note, ppath, progress)
+
+
+# -- reporting -------------------------------------------------------------------------------------
+
+def to_json(results: dict) -> dict:
+    """``results`` without the sample arrays, NaN as None (strict JSON)."""
+    def clean(v):
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items() if k != "samples"}
+        if isinstance(v, list):
+            return [clean(x) for x in v]
+        if isinstance(v, float) and not np.isfinite(v):
+            return None
+        return v
+    return clean(results)
+
+
+def model_label(path: str) -> str:
+    """A short name for a checkpoint: its run folder for ``RUN/checkpoints/X.pt``, else its file name."""
+    p = Path(path)
+    if p.parent.name == "checkpoints" and p.parent.parent.name:
+        return p.parent.parent.name if p.stem == "latest" else f"{p.parent.parent.name}/{p.stem}"
+    return p.name
+
+
+def _fmt(v, spec: str) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and not np.isfinite(v)) else format(v, spec)
+
+
+def format_table(results: dict) -> str:
+    """A short fixed-width table: one column per model, the rows of docs/evaluation.md."""
+    models = results["models"]
+    names = [model_label(m["model"]) for m in models]
+    if len(set(names)) < len(names):
+        names = [m["model"] for m in models]
+    width = max(12, *(len(n) for n in names)) + 2
+    lines = []
+
+    def row(label: str, values: list[str]) -> None:
+        lines.append(f"{label:<28}" + "".join(f"{v:>{width}}" for v in values))
+
+    row("", names)
+    row("resolution / pose input", [f"{m['resolution']} / {'yes' if m['use_pose'] else 'no'}" for m in models])
+    row("target poses", [str(m["pose"]["poses"]) for m in models])
+    for t in THRESHOLDS:
+        key = f"pck@{t:g}"
+        for part, label in (("generated", f"PCK@{t:g} generated"), ("ceiling", "  ceiling (real images)"),
+                            ("floor", "  floor (other poses)")):
+            row(label, [_fmt(m["pose"][part][key], ".3f") for m in models])
+    for part, label in (("generated", "mean error px generated"), ("ceiling", "  ceiling (real images)"),
+                        ("floor", "  floor (other poses)")):
+        row(label, [_fmt(m["pose"][part]["mean_error_px"], ".2f") for m in models])
+    row("FID", [_fmt(m["quality"]["fid"], ".2f") for m in models])
+    row("KID x 1000", [_fmt(None if m["quality"]["kid"] is None else 1000 * m["quality"]["kid"], ".2f")
+                       for m in models])
+    row("diversity generated", [_fmt(m["diversity"]["generated"], ".4f") for m in models])
+    row("  real, one pose", [_fmt(m["diversity"]["real_same_pose"], ".4f") for m in models])
+    out = "\n".join(lines)
+    if results.get("fid_features") is None:
+        out += f"\nFID/KID: {results.get('fid_note') or 'unavailable (no feature extractor)'}"
+    return out
+
+
+def write_sample_sheet(results: dict, path: str | os.PathLike, size: int = 96) -> Path:
+    """A PNG with, per model, five labelled rows over the first target poses: the target pose, the
+    real held-out image, the generated image, the floor's other pose and its generated image."""
+    import cv2
+
+    from psgan.samples import draw_pose, save_png, upscale
+
+    label_w = 150
+    rows = []
+    for m in results["models"]:
+        sm = m["samples"]
+        kps = sm["keypoint_set"]
+        edges, colors, s = kps.edges_array(), kps.colors, sm["image_size"]
+
+        def skeletons(xy, vis):
+            return [draw_pose(p, v, edges, colors, s, size) for p, v in zip(xy, vis)]
+
+        name = model_label(m["model"])
+        for label, tiles in ((f"{name}: target pose", skeletons(sm["target_xy"], sm["target_vis"])),
+                             ("real (ceiling)", [upscale(im, size) for im in sm["real"]]),
+                             ("generated", [upscale(im, size) for im in sm["generated"]]),
+                             ("other pose (floor)", skeletons(sm["floor_xy"], sm["floor_vis"])),
+                             ("generated for it", [upscale(im, size) for im in sm["floor"]])):
+            head = np.full((size, label_w, 3), 255, np.uint8)
+            for j, part in enumerate(label.split(": ")):
+                cv2.putText(head, part, (4, 18 + 16 * j), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+            rows.append(np.concatenate([head] + list(tiles), 1))
+    width = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
+    return save_png(np.concatenate(rows, 0), path)
