@@ -56,18 +56,23 @@ def blender_from_extrinsics(world_to_cam: np.ndarray) -> np.ndarray:
 
 
 def to_camera(points: np.ndarray, world_to_cam: np.ndarray) -> np.ndarray:
-    """World points (..., 3) -> camera coordinates (..., 3), OpenCV axes (z > 0 in front)."""
+    """World points (..., 3) -> camera coordinates (..., 3), OpenCV axes (z > 0 in front).
+
+    world_to_cam is one (4, 4) matrix, or one per row (N, 4, 4) for points (N, K, 3).
+    """
     e = np.asarray(world_to_cam, dtype=np.float64)
-    return np.asarray(points, dtype=np.float64) @ e[:3, :3].T + e[:3, 3]
+    t = e[..., :3, 3] if e.ndim == 2 else e[..., None, :3, 3]
+    return np.asarray(points, dtype=np.float64) @ np.swapaxes(e[..., :3, :3], -1, -2) + t
 
 
 def project(points: np.ndarray, K: np.ndarray, world_to_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Project world points (..., 3) -> (pixels (..., 2), depth z (...,)) in the format's convention.
 
+    K (3, 3) and world_to_cam (4, 4), or per row (N, 3, 3) and (N, 4, 4) for points (N, K, 3).
     Points behind the camera (z <= 0) get their mathematical projection; callers decide visibility.
     """
     c = to_camera(points, world_to_cam)
-    u = c @ np.asarray(K, dtype=np.float64).T
+    u = c @ np.swapaxes(np.asarray(K, dtype=np.float64), -1, -2)
     with np.errstate(divide="ignore", invalid="ignore"):
         xy = u[..., :2] / u[..., 2:3]
     return xy, c[..., 2]

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from datagen.dataset import IMPORTED_FIELDS, RENDERED_FIELDS, DatasetReader, open_dataset
 from datagen.errors import DatasetError
+from datagen.projection import project
 from datagen.pyramid import downsample2x
 
 # Projection of /pose/xyz must reproduce /pose/xy "to float precision": float32 keypoints of a 1024
@@ -125,7 +126,7 @@ def _check_rendered(ds: DatasetReader, xy: np.ndarray, fail) -> None:
     if not np.allclose(bottom, [0, 0, 0, 1]):
         r = int(np.argwhere(~np.isclose(bottom, [0, 0, 0, 1]).all(-1))[0, 0])
         fail(f"/camera/extrinsics row {r} has last row {bottom[r].tolist()}, expected [0, 0, 0, 1]")
-    proj, depth = project_points(xyz.astype(np.float64), K, E)
+    proj, depth = project(xyz, K, E)
     check = (depth > 1e-6) & np.isfinite(xyz).all(-1) & np.isfinite(xy).all(-1)
     err = np.where(check, np.linalg.norm(proj - xy, axis=-1), 0.0)
     if err.max(initial=0.0) > PROJECTION_TOLERANCE_PX:
@@ -149,10 +150,3 @@ def _check_rendered(ds: DatasetReader, xy: np.ndarray, fail) -> None:
         r = int(np.argwhere(~(np.isfinite(frame) & (frame >= 0)))[0, 0])
         fail(f"/meta/frame row {r} is {frame[r]}, expected a finite time >= 0")
 
-
-def project_points(xyz: np.ndarray, intrinsics: np.ndarray, extrinsics: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """xyz (N, K, 3) world, intrinsics (N, 3, 3), extrinsics (N, 4, 4) -> pixels (N, K, 2), depth (N, K)."""
-    cam = np.einsum("nij,nkj->nki", extrinsics[:, :3, :3], xyz) + extrinsics[:, None, :3, 3]
-    pix = np.einsum("nij,nkj->nki", intrinsics, cam)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return pix[..., :2] / pix[..., 2:3], cam[..., 2]

@@ -394,24 +394,25 @@ def write_sample_sheet(results: dict, path: str | os.PathLike, size: int = 96) -
     real held-out image, the generated image, the floor's other pose and its generated image."""
     import cv2
 
-    from psgan.samples import draw_pose, save_png, upscale
+    from datagen.draw import draw_skeleton, resize_image
+    from psgan.samples import save_png
 
     label_w = 150
     rows = []
     for m in results["models"]:
         sm = m["samples"]
         kps = sm["keypoint_set"]
-        edges, colors, s = kps.edges_array(), kps.colors, sm["image_size"]
+        s = sm["image_size"]
 
         def skeletons(xy, vis):
-            return [draw_pose(p, v, edges, colors, s, size) for p, v in zip(xy, vis)]
+            return [draw_skeleton(p, v, kps, size, s) for p, v in zip(xy, vis)]
 
         name = model_label(m["model"])
         for label, tiles in ((f"{name}: target pose", skeletons(sm["target_xy"], sm["target_vis"])),
-                             ("real (ceiling)", [upscale(im, size) for im in sm["real"]]),
-                             ("generated", [upscale(im, size) for im in sm["generated"]]),
+                             ("real (ceiling)", [resize_image(im, size) for im in sm["real"]]),
+                             ("generated", [resize_image(im, size) for im in sm["generated"]]),
                              ("other pose (floor)", skeletons(sm["floor_xy"], sm["floor_vis"])),
-                             ("generated for it", [upscale(im, size) for im in sm["floor"]])):
+                             ("generated for it", [resize_image(im, size) for im in sm["floor"]])):
             head = np.full((size, label_w, 3), 255, np.uint8)
             for j, part in enumerate(label.split(": ")):
                 cv2.putText(head, part, (4, 18 + 16 * j), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)

