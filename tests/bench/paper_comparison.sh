@@ -17,21 +17,19 @@ set -euo pipefail
 OUT=${1:-out/paper_comparison}
 VENV=${VENV:-.venv}
 FRAMES=${FRAMES:-100}          # poses rendered, each in every costume of COSTUMES
-COSTUMES=${COSTUMES:-}         # comma-separated costume names (empty: all 80 of the default avatar)
-SIZE=${SIZE:-128}              # rendered side; the 64x64 pyramid level is the box average of it
+COSTUMES=${COSTUMES-schoolgirl_1,sporty_1,idol_1,office_1,hero_1,tennis_1,winter_1,sailor_boy_1}  # empty: all 80
+SIZE=${SIZE:-64}               # rendered side (>= RES; a larger one is box-averaged down to RES)
 RES=${RES:-64}                 # training and evaluation resolution
-# The budget. At 64x64 a pose-conditioned G+D with 128 feature maps trains at about 0.3-0.5 images/s
-# on the shared 2-core CPU (measured 2026-11-21, 0.56 kimg in 10 min); with 64 maps the cost per
-# image is about 4x lower. KIMG=1 with FMAP_MAX=64 (9 phases, 2 of them at 64x64) is our estimate of
-# "about an hour" per model on an otherwise idle 2-core machine; timing.json records the truth.
-KIMG=${KIMG:-1}                # thousands of images per fade-in and per stabilisation phase (9 phases to 64)
+# The budget: with 32 feature maps, 10 kimg per phase took 53 min (PSGAN) and 43 min (--no-pose) of
+# training on one core each (measured 2026-11-21, docs/results.md); timing.json records each run.
+KIMG=${KIMG:-10}               # thousands of images per fade-in and per stabilisation phase (9 phases to 64)
 BATCH=${BATCH:-16}             # the paper's minibatch up to 128x128
-FMAP_MAX=${FMAP_MAX:-64}       # feature maps capped (paper: 512) so that an hour of CPU sees enough images
+FMAP_MAX=${FMAP_MAX:-32}       # feature maps capped (paper: 512) so that an hour of CPU sees enough images
 LATENT=${LATENT:-128}          # latent size (paper: 512), reduced with the feature maps
-THREADS=${THREADS:-0}          # torch CPU threads for training (0: all cores)
-POSENET_STEPS=${POSENET_STEPS:-1500}
-POSES=${POSES:-500}            # held-out target poses scored
-FID_IMAGES=${FID_IMAGES:-500}  # images per side for FID/KID (needs the [eval] extra; else reported n/a)
+THREADS=${THREADS:-1}          # torch CPU threads for training (0: all cores)
+POSENET_STEPS=${POSENET_STEPS:-1000}
+POSES=${POSES:-400}            # held-out target poses scored
+FID_IMAGES=${FID_IMAGES:-300}  # images per side for FID/KID (needs the [eval] extra; else reported n/a)
 SEED=${SEED:-0}
 
 export PATH="$VENV/bin:$PATH"
