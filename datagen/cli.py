@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+from datagen.format.keypoint_sets import KEYPOINT_SETS
+from datagen.io.formats import EXPORT_FORMATS
+from datagen.render.engines import ENGINES
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="psgan-toolkit")
@@ -28,7 +32,7 @@ def info(file: Path) -> None:
     \b
     Example:  datagen info data.h5
     """
-    from datagen.info import dataset_summary, format_summary
+    from datagen.inspect.info import dataset_summary, format_summary
 
     click.echo(format_summary(dataset_summary(file)))
 
@@ -42,7 +46,7 @@ def validate(file: Path, quick: bool) -> None:
     \b
     Example:  datagen validate data.h5
     """
-    from datagen.validate import validate_dataset
+    from datagen.format.validate import validate_dataset
 
     n = validate_dataset(file, quick=quick, progress=True)
     click.echo(f"{file}: valid pose-dataset v1, {n} rows")
@@ -54,7 +58,7 @@ def validate(file: Path, quick: bool) -> None:
               help="PNG file to write.")
 @click.option("--n", "count", type=click.IntRange(1, 1024), default=16, show_default=True,
               help="Number of rows (evenly spaced over the file) when --rows is not given.")
-@click.option("--rows", type=str, default=None, help="Comma-separated row indices, e.g. 0,5,9.")
+@click.option("--rows", type=str, default=None, help="Rows to show: START:STOP[:STEP] or a comma list, e.g. 0:64:8 or 0,5,9.")
 @click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True,
               help="Side of each tile in pixels.")
 @click.option("--cols", type=click.IntRange(1, 64), default=None, help="Image/pose pairs per sheet row.")
@@ -64,9 +68,9 @@ def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols
     \b
     Example:  datagen preview data.h5 -o sheet.png --n 8
     """
-    from datagen.preview import parse_rows, write_contact_sheet
+    from datagen.inspect.preview import write_contact_sheet
 
-    write_contact_sheet(file, out, rows=parse_rows(rows), count=count, tile=size, cols=cols)
+    write_contact_sheet(file, out, rows=rows, count=count, tile=size, cols=cols)
     click.echo(f"wrote {out}")
 
 
@@ -95,7 +99,8 @@ def _power_of_two(ctx, param, value: int) -> int:
               help="Image side in pixels (a power of two).")
 @click.option("--costumes", multiple=True, help="Costumes to render, comma-separated (default: all).")
 @click.option("--clips", multiple=True, help="Clips (Action names) to play, comma-separated (default: all).")
-@click.option("--engine", type=click.Choice(["workbench", "eevee", "cycles"]), default="workbench", show_default=True)
+@click.option("--engine", type=click.Choice(list(ENGINES)), default="workbench", show_default=True,
+              help="Render engine: " + "; ".join(f"{e.name}: {e.description}" for e in ENGINES.values()) + ".")
 @click.option("--samples", type=click.IntRange(1), default=None,
               help="Anti-aliasing (workbench) or render samples (eevee, cycles). Default: the engine's.")
 @click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True,
@@ -140,9 +145,9 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
       datagen render --rig robot.glb --list                   # costumes, clips, keypoint bones
       datagen render --motion 131_01.bvh --frames 100         # mocap retargeted onto the avatar
     """
-    from datagen.bone_mapping import load_keymap
-    from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, parse_shard, \
-        run_render
+    from datagen.pose.bone_mapping import load_keymap
+    from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, run_render
+    from datagen.render.plan import parse_shard
 
     rig_path = rig if rig is not None else DEFAULT_RIG
     if not rig_path.is_file():
@@ -178,7 +183,7 @@ def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
     \b
     Example:  datagen merge part*.h5 -o data.h5
     """
-    from datagen.merge import merge_shards
+    from datagen.format.merge import merge_shards
 
     s = merge_shards(list(shards), out, overwrite=overwrite)
     click.echo(f"wrote {s['out']}: {s['rows']} rows from {s['shards']} shards")
@@ -197,7 +202,10 @@ def _import_options(f):
         click.option("--size", type=click.IntRange(4, 4096), default=256, show_default=True,
                      help="Side S of the square output images (a power of two); images are scaled and "
                           "padded with white to fit."),
-        click.option("--min-keypoints", type=click.IntRange(0, 18), default=10, show_default=True,
+        click.option("--keypoint-set", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default="coco18",
+                     show_default=True, help="Keypoint set of the dataset; the source's points are converted "
+                                             "to it by landmark (points it lacks are missing)."),
+        click.option("--min-keypoints", type=click.IntRange(0), default=10, show_default=True,
                      help="Skip rows with fewer detected keypoints."),
         click.option("--strict", is_flag=True, help="Stop at the first bad source file instead of skipping it."),
         click.option("--image-compression", type=click.Choice(["lzf", "gzip", "none"]), default="lzf",
@@ -219,16 +227,18 @@ def _import_options(f):
               help="Several people in a file: the most complete, most confident one, or a row each.")
 @click.option("--min-confidence", type=click.FloatRange(0, None), default=0.0, show_default=True,
               help="Keypoints detected with less confidence count as missing.")
-def import_openpose(images: Path, keypoints: Path, out: Path, size: int, min_keypoints: int, strict: bool,
-                    image_compression: str, workers: int, person: str, min_confidence: float) -> None:
-    """Import OpenPose JSON output (any version, COCO-18 or BODY_25) as a coco18 dataset.
+def import_openpose(images: Path, keypoints: Path, out: Path, size: int, keypoint_set: str, min_keypoints: int,
+                    strict: bool, image_compression: str, workers: int, person: str, min_confidence: float) -> None:
+    """Import OpenPose JSON output (any version, COCO-18 or BODY_25) as a dataset (coco18 by default,
+    --keypoint-set body25 keeps BODY_25's feet and mid-hip).
 
     \b
     Example:  datagen import-openpose --images photos/ --keypoints json/ -o people.h5
     """
-    from datagen.importers import ImportOptions, import_openpose as run
+    from datagen.io.importers import ImportOptions, import_openpose as run
 
-    opts = ImportOptions(size=size, min_keypoints=min_keypoints, min_confidence=min_confidence,
+    opts = ImportOptions(size=size, keypoint_set=keypoint_set, min_keypoints=min_keypoints,
+                         min_confidence=min_confidence,
                          strict=strict, person=person, image_compression=image_compression, workers=workers)
     click.echo(run(images, keypoints, out, opts, progress=True).format())
     click.echo(f"wrote {out}")
@@ -243,17 +253,17 @@ def import_openpose(images: Path, keypoints: Path, out: Path, size: int, min_key
 @click.option("--partition", type=_EXISTING_FILE, default=None, help="In-shop list_eval_partition.txt.")
 @click.option("--split", type=click.Choice(["train", "test", "all"]), default="all", show_default=True,
               help="Rows of this split of --partition (test = query + gallery).")
-def import_deepfashion(table: Path, images: Path, out: Path, size: int, min_keypoints: int, strict: bool,
-                       image_compression: str, workers: int, partition: Path | None, split: str) -> None:
+def import_deepfashion(table: Path, images: Path, out: Path, size: int, keypoint_set: str, min_keypoints: int,
+                       strict: bool, image_compression: str, workers: int, partition: Path | None, split: str) -> None:
     """Import a DeepFashion In-shop keypoint table (PG2 / Deformable-GAN / Pose-Transfer) as coco18.
 
     \b
     Example:  datagen import-deepfashion --csv fasion-annotation-train.csv \\
                   --images In-shop/ --partition list_eval_partition.txt --split train -o fashion.h5
     """
-    from datagen.importers import ImportOptions, import_deepfashion as run
+    from datagen.io.importers import ImportOptions, import_deepfashion as run
 
-    opts = ImportOptions(size=size, min_keypoints=min_keypoints, strict=strict,
+    opts = ImportOptions(size=size, keypoint_set=keypoint_set, min_keypoints=min_keypoints, strict=strict,
                          image_compression=image_compression, workers=workers)
     click.echo(run(table, images, out, opts, partition=partition, split=split, progress=True).format())
     click.echo(f"wrote {out}")
@@ -261,17 +271,18 @@ def import_deepfashion(table: Path, images: Path, out: Path, size: int, min_keyp
 
 @main.command("export")
 @click.argument("file", type=_EXISTING_FILE)
-@click.option("--to", "fmt", type=click.Choice(["coco", "openpose"]), required=True,
-              help="coco: person_keypoints.json + images/; openpose: keypoints/*_keypoints.json + images/.")
+@click.option("--to", "fmt", type=click.Choice(list(EXPORT_FORMATS)), required=True,
+              help="; ".join(f"{f.name}: {f.description}" for f in EXPORT_FORMATS.values()) + ".")
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to create (absent or empty).")
 def export(file: Path, fmt: str, out: Path) -> None:
-    """Export a dataset's COCO-18 keypoints (avatar20 mapped) and images for other tools.
+    """Export a dataset's keypoints and images for other tools (keypoints converted by landmark to a set
+    the format holds when the dataset's own is not one of them).
 
     \b
     Example:  datagen export data.h5 --to openpose -o data-openpose/
     """
-    from datagen.exporters import export_dataset
+    from datagen.io.exporters import export_dataset
 
     n = export_dataset(file, fmt, out, progress=True)
     click.echo(f"exported {n} rows to {out}")

@@ -19,7 +19,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from datagen.dataset import DatasetReader, open_dataset
+from datagen.format import DatasetReader, open_dataset
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import Callable, Protocol
 import numpy as np
 import torch
 
-from datagen.dataset import open_dataset
+from datagen.format import open_dataset
 from psgan.errors import PsganError
 from psgan.metrics.diversity import mean_pairwise_distance
 from psgan.metrics.fid import fid_from_features, kid_from_features
@@ -394,7 +394,7 @@ def write_sample_sheet(results: dict, path: str | os.PathLike, size: int = 96) -
     real held-out image, the generated image, the floor's other pose and its generated image."""
     import cv2
 
-    from datagen.draw import draw_skeleton, resize_image
+    from datagen.format.draw import draw_skeleton, resize_image
     from psgan.samples import save_png
 
     label_w = 150

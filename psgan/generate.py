@@ -19,33 +19,11 @@ import torch
 from psgan.errors import PsganError
 from psgan.networks import Generator
 from psgan.pose_maps import pose_pyramid
-from datagen.draw import draw_skeleton, grid as tile_grid, resize_image
+from datagen.format import parse_rows
+from datagen.format.draw import draw_skeleton, grid as tile_grid, resize_image
 
 from psgan.samples import save_png, to_uint8
 
-VIDEO_SUFFIXES = (".gif", ".mp4")
-
-
-def parse_rows(spec: str | None, n: int) -> np.ndarray:
-    """'0:100', '0:100:5', '3,7,9' or None (all rows) -> row indices, each checked against ``n``."""
-    if not spec:
-        return np.arange(n)
-    try:
-        if ":" in spec:
-            parts = [int(p) if p else None for p in spec.split(":")]
-            if len(parts) > 3:
-                raise ValueError
-            rows = np.arange(n)[slice(*parts)]
-        else:
-            rows = np.asarray([int(p) for p in spec.split(",")])
-    except ValueError:
-        raise PsganError(f"--rows {spec!r}: expected START:STOP[:STEP] or a comma list of rows") from None
-    if len(rows) == 0:
-        raise PsganError(f"--rows {spec!r}: selects no row of the {n} in the file")
-    bad = rows[(rows < 0) | (rows >= n)]
-    if len(bad):
-        raise PsganError(f"--rows {spec!r}: row {int(bad[0])} is outside the file's {n} rows")
-    return rows
 
 
 def latents(seeds: list[int], dim: int) -> torch.Tensor:

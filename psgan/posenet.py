@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from datagen.dataset import open_dataset
+from datagen.format import open_dataset
 from psgan.errors import PsganError
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Pictures for people: image tensors to uint8 and sample grids, each sample beside its drawn pose
-(the drawing itself is datagen.draw's, the same as `datagen preview`)."""
+(the drawing itself is datagen.format.draw's, the same as `datagen preview`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from datagen.draw import grid, resize_image
+from datagen.format.draw import grid, resize_image
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, 3, r, r) float in about [-1, 1] -> (N, r, r, 3) uint8."""

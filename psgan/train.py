@@ -36,7 +36,7 @@ from psgan.errors import PsganError
 from psgan.losses import d_loss, g_loss, gradient_penalty
 from psgan.networks import Discriminator, Generator
 from psgan.pose_maps import pose_pyramid
-from datagen.draw import draw_skeleton
+from datagen.format.draw import draw_skeleton
 
 from psgan.samples import pose_sample_grid, save_png, to_uint8
 from psgan.schedule import Phase, build_phases
@@ -450,7 +450,7 @@ def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int |
               **run: object) -> TrainConfig:
     """A TrainConfig for a dataset file: paper defaults, the file's keypoint count and image size, and
     the given overrides (``batch``/``lr`` entries replace the paper's from their resolution on)."""
-    from datagen.dataset import open_dataset
+    from datagen.format import open_dataset
 
     from psgan.config import PAPER_BATCH, PAPER_LR, ModelConfig, ScheduleConfig
 

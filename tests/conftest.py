@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from datagen.dataset import DatasetHeader, DatasetWriter
-from datagen.keypoint_sets import get_keypoint_set
+from datagen.format import DatasetHeader, DatasetWriter
+from datagen.format.keypoint_sets import get_keypoint_set
 
 SHARED_ASSETS = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
 

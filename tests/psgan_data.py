@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.dataset import DatasetHeader, DatasetWriter
+from datagen.format import DatasetHeader, DatasetWriter
 
 
 def write_tiny_dataset(path: Path, n: int = 24, size: int = 16, seed: int = 0) -> Path:

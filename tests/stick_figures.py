@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from datagen.dataset import DatasetHeader, DatasetWriter
-from datagen.keypoint_sets import AVATAR20
+from datagen.format import DatasetHeader, DatasetWriter
+from datagen.format.keypoint_sets import AVATAR20
 
 _BACKGROUNDS = [(235, 235, 235), (60, 60, 70), (200, 220, 240), (240, 225, 200)]
 

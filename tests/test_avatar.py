@@ -17,7 +17,7 @@ sys.path.insert(0, str(RIGS))
 
 from avatar import motions  # noqa: E402
 from avatar.skeleton import BONE_NAMES  # noqa: E402
-from datagen.keypoint_sets import AVATAR20  # noqa: E402
+from datagen.format.keypoint_sets import AVATAR20  # noqa: E402
 
 pytestmark = pytest.mark.blender
 
@@ -132,7 +132,7 @@ def test_bent_joint_has_no_cracks(avatar, tmp_path, bone, target):
     """A 90-degree elbow / knee: the silhouette around the joint has no background pixels inside."""
     import bpy
     from avatar import preview
-    from datagen.retarget import quat_from_matrix
+    from datagen.pose.retarget import quat_from_matrix
     preview.set_costume(None)  # the bare body
     avatar.animation_data.action = None
     i = BONE_NAMES.index(bone)

@@ -3,9 +3,9 @@ import struct
 
 import pytest
 
-from datagen.bone_mapping import JointSource, RigError, load_keymap, map_bones, parse_bone_name, \
+from datagen.pose.bone_mapping import JointSource, RigError, load_keymap, map_bones, parse_bone_name, \
     read_gltf_json, vrm_humanoid
-from datagen.keypoint_sets import AVATAR20
+from datagen.format.keypoint_sets import AVATAR20
 
 
 def _chain(names):

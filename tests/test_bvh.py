@@ -1,11 +1,11 @@
-"""datagen.bvh: parsing real CMU BVH and forward kinematics against hand-computed poses."""
+"""datagen.pose.bvh: parsing real CMU BVH and forward kinematics against hand-computed poses."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from conftest import SHARED_ASSETS
-from datagen.bvh import BVHError, axis_rotation, load_bvh, parse_bvh
+from datagen.pose.bvh import BVHError, axis_rotation, load_bvh, parse_bvh
 
 CMU = SHARED_ASSETS / "motion" / "131_01.bvh"
 

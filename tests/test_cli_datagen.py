@@ -51,5 +51,5 @@ def test_bad_input_is_one_line(tmp_path, rendered_file):
     r = run("validate", bad)
     assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1 and str(bad) in r.output
     r = run("preview", rendered_file, "-o", tmp_path / "s.png", "--rows", "99")
-    assert r.exit_code == 1 and "--rows 99 is outside" in r.output
+    assert r.exit_code == 1 and "row 99 is outside" in r.output
     assert not (tmp_path / "s.png").exists()

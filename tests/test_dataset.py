@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import synthetic_rows, write_synthetic
-from datagen.dataset import DatasetHeader, DatasetWriter, open_dataset
+from datagen.format import DatasetHeader, DatasetWriter, open_dataset
 from datagen.errors import DatasetError
-from datagen.pyramid import build_pyramid
+from datagen.format.pyramid import build_pyramid
 
 
 def test_round_trip(tmp_path):

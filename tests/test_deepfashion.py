@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_ASSETS
-from datagen.deepfashion import (SPLITS, DeepFashionError, category_folders, category_table, crop_to_image,
+from datagen.io.deepfashion import (SPLITS, DeepFashionError, category_folders, category_table, crop_to_image,
                                  find_image, inshop_name, inshop_path, parse_annotation_line,
                                  read_annotations, read_partition)
-from datagen.keypoint_sets import COCO18
+from datagen.format.keypoint_sets import COCO18
 
 TABLE = SHARED_ASSETS / "deepfashion" / "fasion-annotation-test-head300.csv"
 

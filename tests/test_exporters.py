@@ -6,11 +6,11 @@ from click.testing import CliRunner
 
 from conftest import write_synthetic
 from datagen.cli import main
-from datagen.dataset import open_dataset
-from datagen.exporters import COCO_FILE, ExportError, export_dataset, read_coco
-from datagen.importers import ImportOptions, import_openpose, read_image
-from datagen.keypoint_sets import COCO18, avatar20_to_coco18
-from datagen.openpose import read_openpose
+from datagen.format import open_dataset
+from datagen.io.exporters import COCO_FILE, ExportError, export_dataset, read_coco
+from datagen.io.importers import ImportOptions, import_openpose, read_image
+from datagen.format.keypoint_sets import COCO18, convert_keypoints
+from datagen.io.openpose import read_openpose
 from test_importers import openpose_dirs  # noqa: F401  (fixture)
 
 
@@ -70,7 +70,7 @@ def test_coco_export(imported, tmp_path):
 def test_avatar20_exports_the_mapped_coco18_points(tmp_path):
     src = write_synthetic(tmp_path / "avatar.h5", n=5, size=32)
     with open_dataset(src) as ds:
-        want_xy, want_vis = avatar20_to_coco18(ds.xy, ds.visibility)
+        want_xy, want_vis = convert_keypoints(ds.xy, ds.visibility, "avatar20", "coco18")
     export_dataset(src, "coco", tmp_path / "coco")
     _, xy, vis = read_coco(tmp_path / "coco" / COCO_FILE)
     np.testing.assert_array_equal(vis, want_vis)  # occluded (1) stays 1 in COCO

@@ -8,12 +8,12 @@ from click.testing import CliRunner
 
 from conftest import SHARED_ASSETS
 from datagen.cli import main
-from datagen.dataset import open_dataset
-from datagen.deepfashion import inshop_path, read_annotations
-from datagen.importers import ImportJobError, ImportOptions, import_deepfashion, import_openpose, read_image
-from datagen.letterbox import letterbox_image
-from datagen.openpose import read_openpose, to_format
-from datagen.validate import validate_dataset
+from datagen.format import open_dataset
+from datagen.io.deepfashion import inshop_path, read_annotations
+from datagen.io.importers import ImportJobError, ImportOptions, import_deepfashion, import_openpose, read_image
+from datagen.io.letterbox import letterbox_image
+from datagen.io.openpose import read_openpose, to_format
+from datagen.format.validate import validate_dataset
 
 OPENPOSE = SHARED_ASSETS / "openpose"
 TABLE = SHARED_ASSETS / "deepfashion" / "fasion-annotation-test-head300.csv"

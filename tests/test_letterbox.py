@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from datagen.letterbox import PAD_VALUE, letterbox_for, letterbox_image
+from datagen.io.letterbox import PAD_VALUE, letterbox_for, letterbox_image
 
 
 def test_square_of_the_target_size_is_left_alone():

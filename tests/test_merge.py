@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from conftest import synthetic_rows
-from datagen.dataset import DatasetHeader, DatasetWriter, open_dataset
-from datagen.merge import MergeError, merge_shards
+from datagen.format import DatasetHeader, DatasetWriter, open_dataset
+from datagen.format.merge import MergeError, merge_shards
 
 
 def write_shard(path, k, n, rows, config=None, total=None):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_ASSETS
-from datagen.keypoint_sets import COCO18
-from datagen.openpose import (BODY25_NAMES, BODY25_TO_COCO18, OpenPoseError, from_format, image_stem,
+from datagen.format.keypoint_sets import COCO18
+from datagen.format.keypoint_sets import BODY25
+from datagen.io.openpose import (OpenPoseError, from_format, image_stem,
                               openpose_document, parse_openpose, rank_people, read_openpose, to_format,
                               write_openpose)
 
@@ -22,7 +23,6 @@ def test_reads_version_1_0_coco18():
 
 
 def test_reads_version_1_3_body25_by_part_name():
-    assert [BODY25_NAMES[i] for i in BODY25_TO_COCO18] == list(COCO18.names)
     people = read_openpose(V13)
     raw = np.asarray(json.loads(V13.read_text())["people"][0]["pose_keypoints_2d"]).reshape(25, 3)
     assert people.shape == (1, 18, 3)
@@ -30,6 +30,16 @@ def test_reads_version_1_3_body25_by_part_name():
     np.testing.assert_array_equal(people[0, COCO18.index("REye")], [605.839, 198.342, 0.901223])  # BODY_25 #15
     np.testing.assert_array_equal(people[0, COCO18.index("LEar")], raw[18])
     np.testing.assert_array_equal(people[0, COCO18.index("RHip")], raw[9])  # not MidHip (#8)
+    # Read as BODY_25, the file comes back exactly as it is.
+    np.testing.assert_array_equal(read_openpose(V13, BODY25)[0], raw)
+
+
+def test_coco18_file_read_as_body25_lacks_feet():
+    people = read_openpose(V10, "body25")
+    assert people.shape == (2, 25, 3)
+    for name in ("MidHip", "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel"):
+        assert (people[:, BODY25.index(name)] == 0).all()
+    np.testing.assert_array_equal(people[:, BODY25.index("LEar")], read_openpose(V10)[:, COCO18.index("LEar")])
 
 
 def test_reads_version_1_2_key_with_coco18_values():

@@ -9,7 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from datagen.dataset import open_dataset
+from datagen.format import open_dataset
 from psgan.cli import main
 from psgan.posenet import (PoseNet, PoseNetConfig, PoseNetError, decode_heatmaps, heatmap_loss, load_posenet,
                            pose_groups, predict_keypoints, save_posenet, split_by_pose)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from datagen import projection as P
+from datagen.render import projection as P
 
 
 def _random_rigid(rng):

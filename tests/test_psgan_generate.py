@@ -1,4 +1,5 @@
 """psgan generate and the psgan CLI (CliRunner): animations, grids, bad input as one-line errors."""
+import click
 import h5py
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ from PIL import Image
 
 from psgan.cli import main
 from psgan.errors import PsganError
-from psgan.generate import parse_rows
+from datagen.format import parse_rows
 from psgan_data import write_tiny_dataset
 
 TRAIN = ["--max-res", "8", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
@@ -118,5 +119,5 @@ def test_bad_input_is_one_line(run, tmp_path):
 def test_parse_rows():
     assert list(parse_rows("1:7:2", 10)) == [1, 3, 5]
     assert list(parse_rows(None, 3)) == [0, 1, 2]
-    with pytest.raises(PsganError):
+    with pytest.raises(click.ClickException):
         parse_rows("a:b", 10)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from datagen.pyramid import build_pyramid, downsample2x, downsample2x_reference, pyramid_sizes
+from datagen.format.pyramid import build_pyramid, downsample2x, downsample2x_reference, pyramid_sizes
 
 
 def test_sizes():

@@ -18,10 +18,11 @@ from click.testing import CliRunner
 import blender_rigs
 from conftest import SHARED_ASSETS
 from datagen.cli import main
-from datagen.dataset import open_dataset
-from datagen.keypoint_sets import AVATAR20
-from datagen.render import DEFAULT_RIG, sample_poses
-from datagen.validate import validate_dataset
+from datagen.format import open_dataset
+from datagen.format.keypoint_sets import AVATAR20
+from datagen.render import DEFAULT_RIG
+from datagen.render.plan import sample_poses
+from datagen.format.validate import validate_dataset
 
 pytestmark = pytest.mark.blender
 ROBOT = SHARED_ASSETS / "rigs" / "RobotExpressive.glb"
@@ -209,7 +210,7 @@ def test_robot_expressive_glb(tmp_path):
     bones = config["keypoint_bones"]
     assert bones["LeftHand"] == "LowerArmL (tail)" and bones["RightToes"] == "FootR (tail)"
     assert bones["Spine"] == "Abdomen"
-    assert config["render"]["look"] == "default" and config["render"]["outline"] is True
+    assert config["render"]["look"] == "default" and config["render"]["show_object_outline"] is True
     assert (images[:, 0] == 255).all() and (images[:, :, -1] == 255).all()
     res = CliRunner().invoke(main, ["render", "--rig", str(ROBOT), "--list"])
     assert res.exit_code == 0
@@ -371,7 +372,7 @@ def test_resume_with_other_settings_is_refused(rigs, tmp_path):
 # -- the default avatar ----------------------------------------------------------------------------------
 
 def test_default_avatar(tmp_path):
-    from datagen.blender.rig import load_rig
+    from datagen.render.blender.rig import load_rig
 
     rig = load_rig(DEFAULT_RIG)
     costumes = [c.name for c in rig.costumes][:2]

@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from datagen import projection as P
-from datagen.render import RenderError, chunk_ranges, parse_shard, plan_cameras, sample_poses, shard_range
+from datagen.render import projection as P
+from datagen.render import RenderError
+from datagen.render.plan import chunk_ranges, parse_shard, plan_cameras, sample_poses, shard_range
 
 
 def test_sample_poses_play_clips_back_to_back():

@@ -1,4 +1,4 @@
-"""datagen.retarget (numpy) and datagen.blender.retarget_bpy: CMU 131_01 onto the avatar and onto
+"""datagen.pose.retarget (numpy) and datagen.render.blender.retarget_bpy: CMU 131_01 onto the avatar and onto
 RobotExpressive (different rest pose, rolls, scale, feet parented to an IK root); limb directions match
 the BVH's within a few degrees over the clip, the feet stay near the floor."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import SHARED_ASSETS
-from datagen import retarget as rt
-from datagen.bvh import load_bvh
+from datagen.pose import retarget as rt
+from datagen.pose.bvh import load_bvh
 
 BVH = SHARED_ASSETS / "motion" / "131_01.bvh"
 ROBOT = SHARED_ASSETS / "rigs" / "RobotExpressive.glb"
@@ -150,7 +150,7 @@ def _evaluated(arm, rig: rt.Rig, act, frames) -> dict[str, np.ndarray]:
 @pytest.mark.blender
 def test_bvh_on_avatar_in_blender(source):
     import bpy
-    from datagen.blender.retarget_bpy import add_bvh_action, rig_from_armature
+    from datagen.render.blender.retarget_bpy import add_bvh_action, rig_from_armature
     bpy.ops.wm.open_mainfile(filepath=str(AVATAR), load_ui=False, use_scripts=False)
     arm = bpy.data.objects["Avatar"]
     act = add_bvh_action(arm, BVH, fps=30)
@@ -170,7 +170,7 @@ def test_bvh_on_avatar_in_blender(source):
 @pytest.mark.blender
 def test_bvh_on_robot_in_blender(source):
     import bpy
-    from datagen.blender.retarget_bpy import add_bvh_action, rig_from_armature
+    from datagen.render.blender.retarget_bpy import add_bvh_action, rig_from_armature
     bpy.ops.wm.read_factory_settings(use_empty=True)
     bpy.ops.import_scene.gltf(filepath=str(ROBOT), bone_heuristic="TEMPERANCE")
     arm = next(o for o in bpy.data.objects if o.type == "ARMATURE")

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import write_synthetic
 from datagen.errors import DatasetError
-from datagen.validate import validate_dataset
+from datagen.format.validate import validate_dataset
 
 
 def test_valid_files_pass(rendered_file, imported_file):

@@ -1,7 +1,7 @@
 import numpy as np
 
-from datagen.compositing import composite_on_white, decode_tga
-from datagen.visibility import joint_radii, view_directions, visibility_flags
+from datagen.render.compositing import composite_on_white, decode_tga
+from datagen.render.visibility import joint_radii, view_directions, visibility_flags
 
 
 def test_flags_cover_every_case():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from datagen.keypoint_sets import KeypointSet
+from datagen.format.keypoint_sets import KeypointSet
 
 
 def draw_skeleton(xy: np.ndarray, visibility: np.ndarray, kps: KeypointSet, size: int,

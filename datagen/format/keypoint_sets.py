@@ -1,16 +1,21 @@
-"""Keypoint sets as data: names, skeleton edges, mirror partners and drawing colours.
+"""Keypoint sets as data: names, skeleton edges, mirror partners, drawing colours and landmarks.
 
-Two sets are defined (docs/format.md):
+One registry (:data:`KEYPOINT_SETS`) holds every set the toolkit knows (docs/format.md):
 
 * ``avatar20`` -- the 20 body bones of a Unity-style humanoid (the PSGAN paper's "20 keypoints based on
   the location of the bones"; this symmetric set is our reading of it). Each keypoint is the head
   (joint) position of the bone of that name.
 * ``coco18`` -- OpenPose's COCO-18 body order, used for DeepFashion.
+* ``body25`` -- OpenPose's BODY_25 order: COCO-18 plus MidHip, big and small toes and heels.
 
-``AVATAR20_TO_COCO18`` maps the joints that exist in both sets.
+Conversion between sets goes through **landmarks**: each keypoint names the anatomical point it marks
+in one shared vocabulary (``left_shoulder`` is the shoulder joint, ``left_clavicle`` the shoulder bone's
+root), so :func:`convert_keypoints` maps any set to any other by name, with no table per pair of
+sets. A new set is one :func:`register_keypoint_set` call.
 """
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,20 +25,25 @@ from datagen.errors import DatasetError
 
 @dataclass(frozen=True)
 class KeypointSet:
-    """A named keypoint layout. ``flip[k]`` is the mirror partner of keypoint k (k itself for centre joints)."""
+    """A named keypoint layout. ``flip[k]`` is the mirror partner of keypoint k (k itself for centre joints);
+    ``landmarks[k]`` is the anatomical point keypoint k marks (the shared vocabulary of conversions)."""
 
     name: str
     names: tuple[str, ...]
     edges: tuple[tuple[int, int], ...]
     flip: tuple[int, ...]
     colors: tuple[tuple[int, int, int], ...]  # RGB per edge, for drawing
+    landmarks: tuple[str, ...]
+    description: str = ""
 
     def __post_init__(self) -> None:
         k = len(self.names)
+        assert len(set(self.names)) == k, self.name
         assert len(self.flip) == k and sorted(self.flip) == list(range(k)), self.name
         assert all(self.flip[self.flip[i]] == i for i in range(k)), self.name
         assert len(self.colors) == len(self.edges), self.name
         assert all(0 <= a < k and 0 <= b < k for a, b in self.edges), self.name
+        assert len(self.landmarks) == k and len(set(self.landmarks)) == k, self.name
 
     @property
     def size(self) -> int:
@@ -58,8 +68,8 @@ def _mirror_name(name: str) -> str:
     return name
 
 
-def _build(name: str, names: list[str], edges: list[tuple[str, str]],
-           colors: list[tuple[int, int, int]]) -> KeypointSet:
+def _build(name: str, names: list[str], edges: list[tuple[str, str]], colors: list[tuple[int, int, int]],
+           landmarks: list[str], description: str) -> KeypointSet:
     idx = {n: i for i, n in enumerate(names)}
     return KeypointSet(
         name=name,
@@ -67,12 +77,19 @@ def _build(name: str, names: list[str], edges: list[tuple[str, str]],
         edges=tuple((idx[a], idx[b]) for a, b in edges),
         flip=tuple(idx[_mirror_name(n)] for n in names),
         colors=tuple(colors),
+        landmarks=tuple(landmarks),
+        description=description,
     )
+
+
+def _hue_sweep(n: int) -> list[tuple[int, int, int]]:
+    """n saturated colours around the hue circle, red first (OpenPose draws its limbs this way)."""
+    return [tuple(int(round(255 * c)) for c in colorsys.hsv_to_rgb(i / n, 1.0, 1.0)) for i in range(n)]
 
 
 _LIMB_LEFT = [(255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0)]
 _LIMB_RIGHT = [(0, 170, 255), (0, 85, 255), (0, 0, 255), (85, 0, 255)]
-_CENTRE = [(255, 0, 0), (255, 0, 85), (255, 0, 170)]
+_SPINE = [(255, 0, 0), (255, 0, 85), (255, 0, 170)]
 
 AVATAR20 = _build(
     "avatar20",
@@ -90,53 +107,113 @@ AVATAR20 = _build(
      ("LeftLowerLeg", "LeftFoot"), ("LeftFoot", "LeftToes"),
      ("Hips", "RightUpperLeg"), ("RightUpperLeg", "RightLowerLeg"),
      ("RightLowerLeg", "RightFoot"), ("RightFoot", "RightToes")],
-    _CENTRE + _LIMB_LEFT + _LIMB_RIGHT + _LIMB_LEFT + _LIMB_RIGHT,
+    _SPINE + _LIMB_LEFT + _LIMB_RIGHT + _LIMB_LEFT + _LIMB_RIGHT,
+    # A bone's keypoint is its head: the UpperArm's head is the shoulder joint, the Shoulder bone's head
+    # the clavicle's root, the UpperLeg's head the hip joint, the Foot's head the ankle. Hips is the
+    # pelvis root, not the midpoint of the hip joints (BODY_25's MidHip), so the two are not mapped.
+    ["pelvis", "spine", "neck", "head",
+     "left_clavicle", "left_shoulder", "left_elbow", "left_wrist",
+     "right_clavicle", "right_shoulder", "right_elbow", "right_wrist",
+     "left_hip", "left_knee", "left_ankle", "left_toes",
+     "right_hip", "right_knee", "right_ankle", "right_toes"],
+    "20 humanoid bones (Unity/VRM naming), each the head of its bone; the PSGAN paper's set",
 )
+
+_COCO18_NAMES = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
+                 "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar"]
+_COCO18_EDGES = [("Neck", "RShoulder"), ("Neck", "LShoulder"), ("RShoulder", "RElbow"), ("RElbow", "RWrist"),
+                 ("LShoulder", "LElbow"), ("LElbow", "LWrist"), ("Neck", "RHip"), ("RHip", "RKnee"),
+                 ("RKnee", "RAnkle"), ("Neck", "LHip"), ("LHip", "LKnee"), ("LKnee", "LAnkle"),
+                 ("Neck", "Nose"), ("Nose", "REye"), ("REye", "REar"), ("Nose", "LEye"), ("LEye", "LEar")]
+_OPENPOSE_LANDMARKS = {
+    "Nose": "nose", "Neck": "neck", "MidHip": "mid_hip",
+    "RShoulder": "right_shoulder", "RElbow": "right_elbow", "RWrist": "right_wrist",
+    "LShoulder": "left_shoulder", "LElbow": "left_elbow", "LWrist": "left_wrist",
+    "RHip": "right_hip", "RKnee": "right_knee", "RAnkle": "right_ankle",
+    "LHip": "left_hip", "LKnee": "left_knee", "LAnkle": "left_ankle",
+    "REye": "right_eye", "LEye": "left_eye", "REar": "right_ear", "LEar": "left_ear",
+    "LBigToe": "left_big_toe", "LSmallToe": "left_small_toe", "LHeel": "left_heel",
+    "RBigToe": "right_big_toe", "RSmallToe": "right_small_toe", "RHeel": "right_heel",
+}
 
 # OpenPose's COCO-18 order and its limb colours (the palette OpenPose draws with).
 COCO18 = _build(
-    "coco18",
-    ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist",
-     "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar"],
-    [("Neck", "RShoulder"), ("Neck", "LShoulder"), ("RShoulder", "RElbow"), ("RElbow", "RWrist"),
-     ("LShoulder", "LElbow"), ("LElbow", "LWrist"), ("Neck", "RHip"), ("RHip", "RKnee"),
-     ("RKnee", "RAnkle"), ("Neck", "LHip"), ("LHip", "LKnee"), ("LKnee", "LAnkle"),
-     ("Neck", "Nose"), ("Nose", "REye"), ("REye", "REar"), ("Nose", "LEye"), ("LEye", "LEar")],
+    "coco18", _COCO18_NAMES, _COCO18_EDGES,
     [(255, 0, 0), (255, 85, 0), (255, 170, 0), (255, 255, 0), (170, 255, 0), (85, 255, 0),
      (0, 255, 0), (0, 255, 85), (0, 255, 170), (0, 255, 255), (0, 170, 255), (0, 85, 255),
      (0, 0, 255), (85, 0, 255), (170, 0, 255), (255, 0, 255), (255, 0, 170)],
+    [_OPENPOSE_LANDMARKS[n] for n in _COCO18_NAMES],
+    "OpenPose COCO-18 body order (DeepFashion, OpenPose COCO model)",
 )
 
-KEYPOINT_SETS: dict[str, KeypointSet] = {s.name: s for s in (AVATAR20, COCO18)}
+# OpenPose's BODY_25 order (poseParameters.cpp, POSE_BODY_25_BODY_PARTS) and its limbs.
+_BODY25_NAMES = ["Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
+                 "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
+                 "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel"]
+_BODY25_EDGES = [("Neck", "MidHip"), ("Neck", "RShoulder"), ("Neck", "LShoulder"), ("RShoulder", "RElbow"),
+                 ("RElbow", "RWrist"), ("LShoulder", "LElbow"), ("LElbow", "LWrist"), ("MidHip", "RHip"),
+                 ("RHip", "RKnee"), ("RKnee", "RAnkle"), ("MidHip", "LHip"), ("LHip", "LKnee"),
+                 ("LKnee", "LAnkle"), ("Neck", "Nose"), ("Nose", "REye"), ("REye", "REar"), ("Nose", "LEye"),
+                 ("LEye", "LEar"), ("LAnkle", "LBigToe"), ("LBigToe", "LSmallToe"), ("LAnkle", "LHeel"),
+                 ("RAnkle", "RBigToe"), ("RBigToe", "RSmallToe"), ("RAnkle", "RHeel")]
+BODY25 = _build(
+    "body25", _BODY25_NAMES, _BODY25_EDGES, _hue_sweep(len(_BODY25_EDGES)),
+    [_OPENPOSE_LANDMARKS[n] for n in _BODY25_NAMES],
+    "OpenPose BODY_25 order: COCO-18 plus MidHip, big and small toes and heels",
+)
 
-# avatar20 joint -> the coco18 point at the same place. A COCO "shoulder" is the shoulder *joint*,
-# which is the head of the UpperArm bone; elbow = LowerArm head, wrist = Hand head, hip = UpperLeg
-# head, knee = LowerLeg head, ankle = Foot head. Nose, eyes and ears have no avatar20 bone.
-AVATAR20_TO_COCO18: dict[str, str] = {
-    "Neck": "Neck",
-    "RightUpperArm": "RShoulder", "RightLowerArm": "RElbow", "RightHand": "RWrist",
-    "LeftUpperArm": "LShoulder", "LeftLowerArm": "LElbow", "LeftHand": "LWrist",
-    "RightUpperLeg": "RHip", "RightLowerLeg": "RKnee", "RightFoot": "RAnkle",
-    "LeftUpperLeg": "LHip", "LeftLowerLeg": "LKnee", "LeftFoot": "LAnkle",
-}
+KEYPOINT_SETS: dict[str, KeypointSet] = {}
+
+
+def register_keypoint_set(kps: KeypointSet) -> KeypointSet:
+    """Add a set to the registry (its name must be new); every command then accepts it by name."""
+    if kps.name in KEYPOINT_SETS:
+        raise ValueError(f"keypoint set {kps.name!r} is already registered")
+    KEYPOINT_SETS[kps.name] = kps
+    return kps
+
+
+for _kps in (AVATAR20, COCO18, BODY25):
+    register_keypoint_set(_kps)
 
 
 def get_keypoint_set(name: str) -> KeypointSet:
     try:
         return KEYPOINT_SETS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise DatasetError(f"unknown keypoint set {name!r} (known: {', '.join(KEYPOINT_SETS)})") from None
 
 
-def avatar20_to_coco18(xy: np.ndarray, visibility: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Convert avatar20 keypoints to coco18 by AVATAR20_TO_COCO18.
+def shared_keypoints(src: KeypointSet, dst: KeypointSet) -> dict[str, str]:
+    """Keypoint name in ``src`` -> the name in ``dst`` that marks the same landmark (the name table)."""
+    by_landmark = dict(zip(dst.landmarks, dst.names))
+    return {n: by_landmark[lm] for n, lm in zip(src.names, src.landmarks) if lm in by_landmark}
 
-    xy: (..., 20, 2), visibility: (..., 20) -> xy (..., 18, 2) with NaN for points avatar20 lacks,
-    visibility (..., 18) with 0 for them.
+
+def conversion_index(src: KeypointSet | str, dst: KeypointSet | str) -> np.ndarray:
+    """(K_dst,) intp: for each keypoint of ``dst`` its index in ``src``, -1 where ``src`` lacks it."""
+    src, dst = _as_set(src), _as_set(dst)
+    pos = {lm: i for i, lm in enumerate(src.landmarks)}
+    return np.asarray([pos.get(lm, -1) for lm in dst.landmarks], dtype=np.intp)
+
+
+def convert_keypoints(xy: np.ndarray, visibility: np.ndarray, src: KeypointSet | str,
+                      dst: KeypointSet | str) -> tuple[np.ndarray, np.ndarray]:
+    """Re-order keypoints of set ``src`` into set ``dst`` by landmark.
+
+    xy: (..., K_src, C) (C = 2 or 3), visibility: (..., K_src) -> xy (..., K_dst, C) float32 with NaN for
+    points ``src`` lacks, visibility (..., K_dst) uint8 with 0 for them.
     """
-    out_xy = np.full(xy.shape[:-2] + (COCO18.size, 2), np.nan, dtype=np.float32)
-    out_vis = np.zeros(visibility.shape[:-1] + (COCO18.size,), dtype=np.uint8)
-    for a, c in AVATAR20_TO_COCO18.items():
-        out_xy[..., COCO18.index(c), :] = xy[..., AVATAR20.index(a), :]
-        out_vis[..., COCO18.index(c)] = visibility[..., AVATAR20.index(a)]
+    idx = conversion_index(src, dst)
+    xy = np.asarray(xy)
+    visibility = np.asarray(visibility)
+    have = idx >= 0
+    out_xy = np.full(xy.shape[:-2] + (len(idx), xy.shape[-1]), np.nan, dtype=np.float32)
+    out_vis = np.zeros(visibility.shape[:-1] + (len(idx),), dtype=np.uint8)
+    out_xy[..., have, :] = xy[..., idx[have], :]
+    out_vis[..., have] = visibility[..., idx[have]]
     return out_xy, out_vis
+
+
+def _as_set(kps: KeypointSet | str) -> KeypointSet:
+    return kps if isinstance(kps, KeypointSet) else get_keypoint_set(kps)

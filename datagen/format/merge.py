@@ -11,7 +11,9 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from datagen.dataset import DatasetHeader, concat_files, open_dataset
+from datagen.format.concat import concat_files
+from datagen.format.reader import open_dataset
+from datagen.format.schema import DatasetHeader
 from datagen.errors import DatagenError
 
 

@@ -9,10 +9,11 @@ import os
 import numpy as np
 from tqdm import tqdm
 
-from datagen.dataset import IMPORTED_FIELDS, RENDERED_FIELDS, DatasetReader, open_dataset
+from datagen.format.reader import DatasetReader, open_dataset
+from datagen.format.schema import IMPORTED_FIELDS, RENDERED_FIELDS
 from datagen.errors import DatasetError
-from datagen.projection import project
-from datagen.pyramid import downsample2x
+from datagen.render.projection import project
+from datagen.format.pyramid import downsample2x
 
 # Projection of /pose/xyz must reproduce /pose/xy "to float precision": float32 keypoints of a 1024
 # image carry ~1e-4 px of rounding; 1e-2 px leaves room for the float32 world coordinates.
@@ -27,7 +28,7 @@ def validate_dataset(path: str | os.PathLike, *, quick: bool = False, progress: 
     with open_dataset(path) as ds:  # format, version, attributes, required datasets and shapes
         f = ds.file
         fail = _failer(ds)
-        n, k, s = ds.n, ds.keypoint_set.size, ds.image_size
+        n, s = ds.n, ds.image_size
         kps = ds.keypoint_set
         _check_keypoint_tables(ds, fail)
         present = {name for name in RENDERED_FIELDS + IMPORTED_FIELDS

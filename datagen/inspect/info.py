@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from datagen.dataset import open_dataset
+from datagen.format import open_dataset
 
 
 @dataclass

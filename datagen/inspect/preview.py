@@ -8,30 +8,20 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from datagen.dataset import open_dataset
-from datagen.draw import draw_skeleton, grid, resize_image
+from datagen.format import open_dataset, parse_rows
+from datagen.format.draw import draw_skeleton, grid, resize_image
 from datagen.errors import DatagenError
 
 
-def parse_rows(text: str | None) -> list[int] | None:
-    """'0,5,9' -> [0, 5, 9]; None -> None."""
-    if text is None:
-        return None
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise DatagenError(f"--rows {text!r} is not a comma-separated list of row numbers") from None
-
-
-def contact_sheet(path: str | os.PathLike, rows: list[int] | None = None, count: int = 16, tile: int = 256,
+def contact_sheet(path: str | os.PathLike, rows: str | None = None, count: int = 16, tile: int = 256,
                   cols: int | None = None) -> np.ndarray:
-    """(H, W, 3) uint8 sheet of image/pose pairs for ``rows`` (default: ``count`` evenly spaced rows)."""
+    """(H, W, 3) uint8 sheet of image/pose pairs for ``rows`` (the ``--rows`` grammar of
+    :func:`datagen.format.parse_rows`; default: ``count`` evenly spaced rows)."""
     with open_dataset(path) as ds:
         if rows is None:
             rows = np.unique(np.linspace(0, ds.n - 1, min(count, ds.n)).round().astype(int)).tolist()
-        bad = [r for r in rows if not 0 <= r < ds.n]
-        if bad:
-            raise DatagenError(f"--rows {bad[0]} is outside {path}'s rows 0..{ds.n - 1}")
+        else:
+            rows = parse_rows(rows, ds.n).tolist()
         # The smallest stored level that is at least the tile size is enough to draw from.
         level = min((r for r in ds.resolutions if r >= tile), default=ds.image_size)
         images = ds.images(level)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from datagen.errors import DatagenError
-from datagen.keypoint_sets import COCO18
+from datagen.format.keypoint_sets import COCO18
 
 CROP_WIDTH, CROP_HEIGHT = 176, 256  # the annotated crop
 ORIGINAL_SIZE = 256  # In-shop img/ images are 256 x 256

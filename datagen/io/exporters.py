@@ -1,8 +1,9 @@
 """Exporters: a format-v1 dataset -> COCO keypoints JSON or OpenPose 1.3 JSON files, with its images.
 
-Both write the COCO-18 points (OpenPose's order): a ``coco18`` dataset as it is, an ``avatar20`` one by
-:data:`datagen.keypoint_sets.AVATAR20_TO_COCO18` (nose, eyes and ears have no avatar joint and are
-written as missing). Images are written as PNG (lossless), so importing an OpenPose export with
+Each format holds some keypoint sets (:data:`datagen.io.formats.EXPORT_FORMATS`): a dataset in one of
+them is written as it is, any other is converted to the format's first set by landmark
+(:func:`datagen.format.convert_keypoints`; e.g. an ``avatar20`` dataset has no nose, eyes or ears, which
+are written as missing). Images are written as PNG (lossless), so importing an OpenPose export with
 ``datagen import-openpose`` gives back the same rows. Coordinates follow the exported format's own
 pixel convention: OpenPose and COCO keypoints put the centre of pixel i at i, the dataset at i + 0.5.
 docs/importers.md.
@@ -19,12 +20,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from datagen import __version__, openpose
-from datagen.dataset import DatasetReader, open_dataset
+from datagen import __version__
+from datagen.io import openpose
+from datagen.format import DatasetReader, open_dataset
 from datagen.errors import DatagenError
-from datagen.keypoint_sets import COCO18, avatar20_to_coco18
+from datagen.format.keypoint_sets import KeypointSet, conversion_index, convert_keypoints, get_keypoint_set
+from datagen.io.formats import EXPORT_FORMATS
 
-FORMATS = ("coco", "openpose")
 COCO_FILE = "person_keypoints.json"
 PIXEL_CENTRE_SHIFT = 0.5  # format v1 minus COCO coordinates (COCO, like OpenPose, puts pixel centres at i)
 
@@ -33,18 +35,16 @@ class ExportError(DatagenError):
     """An export that cannot be done (bad target folder, unknown keypoint set or format)."""
 
 
-def coco18_pose(reader: DatasetReader) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The dataset's pose as COCO-18: xy (N, 18, 2) float32 format-v1 pixels, visibility (N, 18) uint8
-    and confidence (N, 18) float32 (the stored /pose/confidence of OpenPose imports, else 1 where
+def export_pose(reader: DatasetReader, keypoint_set: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The dataset's pose in ``keypoint_set``: xy (N, K, 2) float32 format-v1 pixels, visibility (N, K)
+    uint8 and confidence (N, K) float32 (the stored /pose/confidence of OpenPose imports, else 1 where
     visible), all three 0 / NaN for parts that are missing."""
-    xy, vis = reader.xy, reader.visibility
-    name = reader.keypoint_set.name
-    if name == "avatar20":
-        xy, vis = avatar20_to_coco18(xy, vis)
-    elif name != "coco18":
-        raise ExportError(f"{reader.path}: cannot export keypoint set {name!r} as COCO-18")
-    if name == "coco18" and reader.has("pose/confidence"):
-        conf = reader.read("pose/confidence").astype(np.float32)
+    src = reader.keypoint_set
+    xy, vis = convert_keypoints(reader.xy, reader.visibility, src, keypoint_set)
+    if reader.has("pose/confidence"):
+        stored = reader.read("pose/confidence").astype(np.float32)
+        idx = conversion_index(src, keypoint_set)
+        conf = np.where(idx >= 0, stored[:, np.maximum(idx, 0)], 0.0)
     else:
         conf = np.ones(vis.shape, np.float32)
     conf = np.where(vis > 0, conf, 0).astype(np.float32)
@@ -58,7 +58,7 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
 
 
 def coco_annotation(row: int, xy: np.ndarray, vis: np.ndarray) -> dict:
-    """One COCO keypoint annotation: xy (18, 2) format-v1 pixels, vis (18,) -> x, y, v triples in COCO
+    """One COCO keypoint annotation: xy (K, 2) format-v1 pixels, vis (K,) -> x, y, v triples in COCO
     pixels (0, 0, 0 for a missing part), num_keypoints and the bbox of the labelled parts."""
     ok = vis > 0
     kp = np.zeros((len(vis), 3))
@@ -74,14 +74,14 @@ def coco_annotation(row: int, xy: np.ndarray, vis: np.ndarray) -> dict:
             "num_keypoints": int(ok.sum()), "bbox": bbox, "area": bbox[2] * bbox[3]}
 
 
-def coco_category() -> dict:
-    return {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(COCO18.names),
-            "skeleton": [[a + 1, b + 1] for a, b in COCO18.edges]}  # COCO numbers keypoints from 1
+def coco_category(kps: KeypointSet) -> dict:
+    return {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(kps.names),
+            "skeleton": [[a + 1, b + 1] for a, b in kps.edges]}  # COCO numbers keypoints from 1
 
 
 def read_coco(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """A COCO-18 keypoints file as written by :func:`export_dataset` -> (image file names, xy (N, 18, 2)
-    format-v1 pixels with NaN where missing, visibility (N, 18) uint8), one annotation per image."""
+    """A COCO keypoints file as written by :func:`export_dataset` -> (image file names, xy (N, K, 2)
+    format-v1 pixels with NaN where missing, visibility (N, K) uint8), one annotation per image."""
     doc = json.loads(Path(path).read_text())
     names = {im["id"]: im["file_name"] for im in doc["images"]}
     anns = sorted(doc["annotations"], key=lambda a: a["image_id"])
@@ -109,12 +109,13 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
 
     Written into a temporary folder that is renamed to ``out`` when complete. Returns the row count.
     """
-    if to not in FORMATS:
-        raise ExportError(f"--to must be one of {', '.join(FORMATS)}, not {to!r}")
+    if to not in EXPORT_FORMATS:
+        raise ExportError(f"--to must be one of {', '.join(EXPORT_FORMATS)}, not {to!r}")
     out = Path(out)
     tmp = _prepare_target(out)
     with open_dataset(file) as reader:
-        xy, vis, conf = coco18_pose(reader)
+        kps = get_keypoint_set(EXPORT_FORMATS[to].target_set(reader.keypoint_set.name))
+        xy, vis, conf = export_pose(reader, kps.name)
         s = reader.image_size
         shutil.rmtree(tmp, ignore_errors=True)
         try:
@@ -146,7 +147,7 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
                                 "contributor": f"datagen {__version__}",
                                 "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds")},
                        "licenses": [], "images": coco_images, "annotations": coco_anns,
-                       "categories": [coco_category()]}
+                       "categories": [coco_category(kps)]}
                 (tmp / COCO_FILE).write_text(json.dumps(doc))
             if out.exists():
                 out.rmdir()  # empty, checked above

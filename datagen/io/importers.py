@@ -2,9 +2,9 @@
 
 Each job lists its source entries (keypoint files or table rows), then converts them in chunks: read
 the keypoints, drop rows with too few of them, decode the image, letterbox it into S x S with the
-keypoints (datagen.letterbox), and append the rows through :class:`datagen.dataset.DatasetWriter`.
+keypoints (datagen.io.letterbox), and append the rows through :class:`datagen.format.reader.DatasetWriter`.
 Chunks run in worker processes, each writing a shard; the shards are joined by
-:func:`datagen.dataset.concat_files`, which writes the output under a temporary name and renames it
+:func:`datagen.format.reader.concat_files`, which writes the output under a temporary name and renames it
 when complete, so a failed or interrupted import never leaves a broken output file.
 
 A bad source file (truncated or non-JSON, wrong number of values, NaN, missing or unreadable image) is
@@ -29,11 +29,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from datagen import deepfashion, openpose
-from datagen.dataset import IMAGE_COMPRESSIONS, DatasetHeader, DatasetWriter, concat_files
+from datagen.io import deepfashion, openpose
+from datagen.format import IMAGE_COMPRESSIONS, DatasetHeader, DatasetWriter, concat_files
 from datagen.errors import DatagenError
-from datagen.keypoint_sets import COCO18
-from datagen.letterbox import letterbox_for
+from datagen.format.keypoint_sets import COCO18, convert_keypoints, get_keypoint_set
+from datagen.io.letterbox import letterbox_for
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,12 @@ class ImportOptions:
     """Settings shared by the importers (the CLI flags of the same names)."""
 
     size: int = 256  # side S of the output images
+    keypoint_set: str = "coco18"  # the dataset's keypoint set; sources are converted to it by landmark
     min_keypoints: int = 10  # rows with fewer detected parts are skipped (the paper's rule)
     min_confidence: float = 0.0  # parts detected with less confidence count as missing (OpenPose)
     strict: bool = False  # stop at the first bad source file instead of skipping it
     person: str = "best"  # OpenPose, several people in a file: "best" (one row) or "all" (a row each)
-    image_compression: str = "lzf"  # of the stored images: lzf, gzip or none (datagen.dataset)
+    image_compression: str = "lzf"  # of the stored images: lzf, gzip or none (datagen.format.reader)
     workers: int = 0  # worker processes; 0: one per CPU
     chunk: int = 512  # source entries per worker task (and per shard)
 
@@ -66,8 +67,10 @@ class ImportOptions:
         if self.image_compression not in IMAGE_COMPRESSIONS:
             raise ImportJobError(f"--image-compression must be one of {', '.join(IMAGE_COMPRESSIONS)}, "
                                  f"not {self.image_compression!r}")
-        if not (0 <= self.min_keypoints <= COCO18.size):
-            raise ImportJobError(f"--min-keypoints {self.min_keypoints} is not in 0..{COCO18.size}")
+        k = get_keypoint_set(self.keypoint_set).size
+        if not (0 <= self.min_keypoints <= k):
+            raise ImportJobError(f"--min-keypoints {self.min_keypoints} is not in 0..{k} "
+                                 f"(the {self.keypoint_set} keypoints)")
 
 
 @dataclass
@@ -128,9 +131,9 @@ class _DeepFashionEntry(NamedTuple):
 
 class _Row(NamedTuple):
     image: np.ndarray  # (S, S, 3) uint8
-    xy: np.ndarray  # (18, 2) format-v1 pixels, NaN where missing
-    present: np.ndarray  # (18,) bool
-    confidence: np.ndarray | None  # (18,) OpenPose confidence
+    xy: np.ndarray  # (K, 2) format-v1 pixels, NaN where missing
+    present: np.ndarray  # (K,) bool
+    confidence: np.ndarray | None  # (K,) OpenPose confidence
     source: str
 
 
@@ -157,7 +160,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
 
 def _openpose_rows(entry: _OpenPoseEntry, opts: ImportOptions, summary: ImportSummary) -> Iterator[_Row]:
     try:
-        people = openpose.read_openpose(entry.keypoints)
+        people = openpose.read_openpose(entry.keypoints, opts.keypoint_set)
     except openpose.OpenPoseError as e:
         raise RowSkipped(e.reason, str(e)) from None
     if entry.image is None:
@@ -188,8 +191,9 @@ def _deepfashion_rows(entry: _DeepFashionEntry, opts: ImportOptions, summary: Im
         xy = deepfashion.crop_to_image(entry.xy, w, h)
     except deepfashion.DeepFashionError as e:
         raise RowSkipped(e.reason, f"{entry.image} ({entry.where}): {e.message}") from None
+    xy, present = convert_keypoints(xy, np.isfinite(xy).all(-1), COCO18, opts.keypoint_set)
     box = letterbox_for(w, h, opts.size)
-    yield _Row(box.apply_image(image), box.apply_points(xy), np.isfinite(xy).all(-1), None, entry.source)
+    yield _Row(box.apply_image(image), box.apply_points(xy), present.astype(bool), None, entry.source)
 
 
 _ROW_READERS = {"openpose": _openpose_rows, "deepfashion": _deepfashion_rows}
@@ -296,7 +300,7 @@ def _header(importer: str, opts: ImportOptions, **sources: str | None) -> Datase
     unused = ("workers", "chunk") + (("person", "min_confidence") if importer == "deepfashion" else ())
     for k in unused:  # how it ran, or not about this source
         config.pop(k)
-    return DatasetHeader("coco18", opts.size, config=config, attrs={"source_format": importer},
+    return DatasetHeader(opts.keypoint_set, opts.size, config=config, attrs={"source_format": importer},
                          image_compression=opts.image_compression)
 
 
@@ -312,7 +316,7 @@ def _skip_or_raise(summary: ImportSummary, opts: ImportOptions, reason: str, pro
 def import_openpose(images: str | os.PathLike, keypoints: str | os.PathLike, out: str | os.PathLike,
                     opts: ImportOptions | None = None, progress: bool = False) -> ImportSummary:
     """OpenPose ``<image>_keypoints.json`` files in ``keypoints`` with their ``<image>.<ext>`` in
-    ``images`` -> the coco18 dataset ``out``. Returns the summary (also when rows were skipped)."""
+    ``images`` -> the dataset ``out`` (keypoint set ``opts.keypoint_set``, coco18 by default). Returns the summary (also when rows were skipped)."""
     opts = opts or ImportOptions()
     images, keypoints = Path(images), Path(keypoints)
     for flag, d in (("--images", images), ("--keypoints", keypoints)):
@@ -339,7 +343,7 @@ def import_deepfashion(csv: str | os.PathLike, images: str | os.PathLike, out: s
                        opts: ImportOptions | None = None, partition: str | os.PathLike | None = None,
                        split: str = "all", progress: bool = False) -> ImportSummary:
     """A DeepFashion keypoint table (``fasion-annotation-*.csv``) with the In-shop images in ``images``
-    -> the coco18 dataset ``out``; ``partition`` (In-shop ``list_eval_partition.txt``) selects ``split``."""
+    -> the dataset ``out`` (keypoint set ``opts.keypoint_set``, coco18 by default); ``partition`` (In-shop ``list_eval_partition.txt``) selects ``split``."""
     opts = opts or ImportOptions()
     images = Path(images)
     if not images.is_dir():

@@ -1,8 +1,8 @@
 """Reading and writing OpenPose's per-image JSON keypoint files (pure: JSON and numpy only).
 
 Every JSON version OpenPose has written is read: ``pose_keypoints`` (format 1.0, 1.1) and
-``pose_keypoints_2d`` (1.2 on), in the COCO-18 body model (54 numbers per person) or BODY_25 (75,
-converted to COCO-18 by part name). Each person's values are flat ``x, y, confidence`` triples in
+``pose_keypoints_2d`` (1.2 on), in the COCO-18 body model (54 numbers per person) or BODY_25 (75),
+converted to the keypoint set asked for by landmark (:func:`datagen.format.convert_keypoints`). Each person's values are flat ``x, y, confidence`` triples in
 pixels; a missing part is written ``0, 0, 0``. Files are written as OpenPose 1.3.
 
 OpenPose's pixel convention is OpenCV's: integer coordinates are pixel *centres* (the top-left pixel's
@@ -18,20 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from datagen.errors import DatagenError
-from datagen.keypoint_sets import COCO18
+from datagen.format.keypoint_sets import BODY25, COCO18, KeypointSet, conversion_index, get_keypoint_set
 
 OPENPOSE_TO_FORMAT = 0.5  # add to OpenPose pixel coordinates to get format-v1 coordinates
 KEYPOINTS_SUFFIX = "_keypoints.json"
 
-# OpenPose's BODY_25 part order (poseParameters.cpp, POSE_BODY_25_BODY_PARTS).
-BODY25_NAMES = (
-    "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
-    "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
-    "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
-)
-# For each COCO-18 part, its index in BODY_25 (every COCO-18 part exists there under the same name).
-BODY25_TO_COCO18 = np.array([BODY25_NAMES.index(n) for n in COCO18.names], dtype=np.intp)
-_BODY_MODELS = {3 * COCO18.size: "COCO-18", 3 * len(BODY25_NAMES): "BODY_25"}
+# The keypoint set of each OpenPose body model, by the number of values per person.
+_BODY_MODELS = {3 * BODY25.size: BODY25, 3 * COCO18.size: COCO18}
+OPENPOSE_SETS = tuple(s.name for s in _BODY_MODELS.values())  # the sets OpenPose JSON can hold as they are
 
 
 class OpenPoseError(DatagenError):
@@ -45,12 +39,14 @@ class OpenPoseError(DatagenError):
         self.reason = reason
 
 
-def parse_openpose(data: object, source: str = "<json>") -> np.ndarray:
-    """The people of one decoded OpenPose JSON document.
+def parse_openpose(data: object, source: str = "<json>", keypoint_set: KeypointSet | str = COCO18) -> np.ndarray:
+    """The people of one decoded OpenPose JSON document, in ``keypoint_set``'s order.
 
-    Returns (P, 18, 3) float64: COCO-18 order, OpenPose pixel coordinates x, y and the confidence
-    (0 for a missing part). Raises OpenPoseError naming ``source`` for anything else.
+    Returns (P, K, 3) float64: OpenPose pixel coordinates x, y and the confidence (0 for a missing
+    part, and for a part the file's body model does not have). COCO-18 and BODY_25 files are both
+    read and converted by landmark. Raises OpenPoseError naming ``source`` for anything else.
     """
+    kps = keypoint_set if isinstance(keypoint_set, KeypointSet) else get_keypoint_set(keypoint_set)
     if not isinstance(data, dict) or not isinstance(data.get("people"), list):
         raise OpenPoseError(f"{source}: not OpenPose output (no 'people' list)", "not OpenPose output")
     people = []
@@ -72,14 +68,15 @@ def parse_openpose(data: object, source: str = "<json>") -> np.ndarray:
         kp = np.array(values, dtype=np.float64).reshape(-1, 3)
         if not np.isfinite(kp).all():
             raise OpenPoseError(f"{source}: person {p} {key} holds NaN or infinity", "NaN value")
-        if len(kp) == len(BODY25_NAMES):
-            kp = kp[BODY25_TO_COCO18]
-        people.append(kp)
-    return np.stack(people) if people else np.zeros((0, COCO18.size, 3))
+        idx = conversion_index(_BODY_MODELS[len(values)], kps)
+        out = np.zeros((kps.size, 3))
+        out[idx >= 0] = kp[idx[idx >= 0]]
+        people.append(out)
+    return np.stack(people) if people else np.zeros((0, kps.size, 3))
 
 
-def read_openpose(path: str | os.PathLike) -> np.ndarray:
-    """Read one ``*_keypoints.json`` file: (P, 18, 3) float64 as :func:`parse_openpose`."""
+def read_openpose(path: str | os.PathLike, keypoint_set: KeypointSet | str = COCO18) -> np.ndarray:
+    """Read one ``*_keypoints.json`` file: (P, K, 3) float64 as :func:`parse_openpose`."""
     try:
         text = Path(path).read_bytes()
     except OSError as e:
@@ -89,17 +86,17 @@ def read_openpose(path: str | os.PathLike) -> np.ndarray:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise OpenPoseError(f"{path}: not valid JSON, truncated or corrupt ({e})", "bad JSON") from None
-    return parse_openpose(data, str(path))
+    return parse_openpose(data, str(path), keypoint_set)
 
 
 def present(people: np.ndarray, min_confidence: float = 0.0) -> np.ndarray:
-    """(..., 18, 3) -> (..., 18) bool: detected parts (confidence > 0 and >= ``min_confidence``)."""
+    """(..., K, 3) -> (..., K) bool: detected parts (confidence > 0 and >= ``min_confidence``)."""
     conf = people[..., 2]
     return (conf > 0) & (conf >= min_confidence)
 
 
 def rank_people(people: np.ndarray, min_confidence: float = 0.0) -> np.ndarray:
-    """Indices of ``people`` (P, 18, 3), most complete first, ties broken by the summed confidence."""
+    """Indices of ``people`` (P, K, 3), most complete first, ties broken by the summed confidence."""
     ok = present(people, min_confidence)
     count = ok.sum(-1)
     conf = np.where(ok, people[..., 2], 0.0).sum(-1)
@@ -107,16 +104,16 @@ def rank_people(people: np.ndarray, min_confidence: float = 0.0) -> np.ndarray:
 
 
 def to_format(people: np.ndarray, min_confidence: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(..., 18, 3) OpenPose -> xy (..., 18, 2) float64 in format-v1 pixels (NaN where missing),
-    present (..., 18) bool, confidence (..., 18) float64 (0 where missing)."""
+    """(..., K, 3) OpenPose -> xy (..., K, 2) float64 in format-v1 pixels (NaN where missing),
+    present (..., K) bool, confidence (..., K) float64 (0 where missing)."""
     ok = present(people, min_confidence)
     xy = np.where(ok[..., None], people[..., :2] + OPENPOSE_TO_FORMAT, np.nan)
     return xy, ok, np.where(ok, people[..., 2], 0.0)
 
 
 def from_format(xy: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`to_format`: xy (..., 18, 2) format-v1 pixels, confidence (..., 18) (0 or
-    NaN xy: missing) -> (..., 18, 3) OpenPose values with 0, 0, 0 for a missing part."""
+    """Inverse of :func:`to_format`: xy (..., K, 2) format-v1 pixels, confidence (..., K) (0 or
+    NaN xy: missing) -> (..., K, 3) OpenPose values with 0, 0, 0 for a missing part."""
     xy = np.asarray(xy, dtype=np.float64)
     conf = np.asarray(confidence, dtype=np.float64)
     ok = (conf > 0) & np.isfinite(xy).all(-1)
@@ -127,8 +124,9 @@ def from_format(xy: np.ndarray, confidence: np.ndarray) -> np.ndarray:
 
 
 def openpose_document(people: np.ndarray) -> dict:
-    """(P, 18, 3) COCO-18 OpenPose values -> an OpenPose 1.3 JSON document (as OpenPose writes it)."""
-    assert people.ndim == 3 and people.shape[1:] == (COCO18.size, 3), people.shape
+    """(P, K, 3) OpenPose values of a COCO-18 or BODY_25 layout -> an OpenPose 1.3 JSON document (as
+    OpenPose writes it)."""
+    assert people.ndim == 3 and people.shape[2] == 3 and 3 * people.shape[1] in _BODY_MODELS, people.shape
     return {"version": 1.3, "people": [
         {"person_id": [-1], "pose_keypoints_2d": [float(v) for v in person.reshape(-1)],
          "face_keypoints_2d": [], "hand_left_keypoints_2d": [], "hand_right_keypoints_2d": [],
@@ -138,7 +136,7 @@ def openpose_document(people: np.ndarray) -> dict:
 
 
 def write_openpose(path: str | os.PathLike, people: np.ndarray) -> None:
-    """Write (P, 18, 3) COCO-18 OpenPose values as an OpenPose 1.3 ``*_keypoints.json`` file."""
+    """Write (P, K, 3) COCO-18 or BODY_25 OpenPose values as an OpenPose 1.3 ``*_keypoints.json`` file."""
     Path(path).write_text(json.dumps(openpose_document(people), separators=(",", ":")))
 
 

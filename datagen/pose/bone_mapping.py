@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from datagen.errors import DatagenError
-from datagen.keypoint_sets import AVATAR20
+from datagen.format.keypoint_sets import AVATAR20
 
 
 class RigError(DatagenError):

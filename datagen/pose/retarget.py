@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.bvh import BVH
+from datagen.pose.bvh import BVH
 from datagen.errors import DatagenError
 
 KEYPOINTS = ("Hips", "Spine", "Neck", "Head",

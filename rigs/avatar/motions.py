@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.retarget import continuous_quats, quat_from_matrix
+from datagen.pose.retarget import continuous_quats, quat_from_matrix
 
 from .skeleton import ANKLE_L, BALL_L, BONE_NAMES, BONES, TOETIP_L, _m
 

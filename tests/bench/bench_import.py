@@ -24,8 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from datagen.dataset import DatasetHeader, DatasetWriter
-from datagen.importers import ImportOptions, import_openpose, read_image
+from datagen.format import DatasetHeader, DatasetWriter
+from datagen.io.importers import ImportOptions, import_openpose, read_image
 
 SIZE = 256
 DISTINCT = 64  # distinct pictures, repeated under different names

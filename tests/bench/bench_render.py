@@ -42,8 +42,8 @@ def config_for(rig: Path, frames: int, size: int, costume: str | None) -> Render
 
 
 def first_costume(rig: Path) -> str:
-    from datagen.blender.rig import load_rig
-    from datagen.blender.session import quiet_fds
+    from datagen.render.blender.rig import load_rig
+    from datagen.render.blender.session import quiet_fds
 
     with quiet_fds():
         return load_rig(rig).costumes[0].name
@@ -61,9 +61,9 @@ def bare_loop(rig: Path, reference: Path, size: int, costume: str, png_dir: Path
     """Render the reference file's poses and cameras with nothing but frame_set + render -> PNG."""
     import bpy
 
-    from datagen.blender import capture, rig as rigmod
-    from datagen.blender.session import quiet_fds
-    from datagen.dataset import open_dataset
+    from datagen.render.blender import capture, rig as rigmod
+    from datagen.render.blender.session import quiet_fds
+    from datagen.format import open_dataset
 
     with open_dataset(reference) as ds:
         clip_idx, times, cams = ds.read("meta/clip"), ds.read("meta/frame"), ds.read("camera/extrinsics")

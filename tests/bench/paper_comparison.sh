@@ -58,7 +58,7 @@ run psgan eval "$OUT/psgan/checkpoints/latest.pt" --data "$OUT/data.h5" \
     --poses "$POSES" --fid-images "$FID_IMAGES" --seed "$SEED" -o "$OUT/eval.json" | tee "$OUT/eval.txt"
 t4=$(date +%s)
 # Sample grids: 4 latents x 8 poses spread over the file (rows are pose-major: all costumes of a pose).
-step=$("$VENV/bin/python" -c "from datagen.dataset import open_dataset as o; print(max(1, len(o('$OUT/data.h5')) // 8))")
+step=$("$VENV/bin/python" -c "from datagen.format import open_dataset as o; print(max(1, len(o('$OUT/data.h5')) // 8))")
 for m in psgan nopose; do
   run psgan generate "$OUT/$m/checkpoints/latest.pt" --poses "$OUT/data.h5" --rows "0::$step" \
       --grid 4 --with-pose -o "$OUT/$m-grid.png"

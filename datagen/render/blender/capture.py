@@ -10,19 +10,9 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from datagen.compositing import decode_tga
-from datagen.projection import SENSOR_MM, blender_from_extrinsics
-
-ENGINES = {"workbench": "BLENDER_WORKBENCH", "eevee": "BLENDER_EEVEE", "cycles": "CYCLES"}
-DEFAULT_SAMPLES = {"workbench": 8, "eevee": 16, "cycles": 32}
-_WORKBENCH_AA = ("OFF", "FXAA", "5", "8", "11", "16", "32")  # render_aa choices; samples -> nearest
-
-
-def _workbench_aa(samples: int) -> str:
-    if samples <= 1:
-        return "OFF"
-    counts = [5, 8, 11, 16, 32]
-    return str(min(counts, key=lambda c: (abs(c - samples), c)))
+from datagen.render.compositing import decode_tga
+from datagen.render.engines import get_engine
+from datagen.render.projection import SENSOR_MM, blender_from_extrinsics
 
 
 def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: int | None,
@@ -33,7 +23,6 @@ def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: in
     outline); other rigs get a studio-lit, material-coloured look with an outline.
     """
     r = scene.render
-    r.engine = ENGINES[engine]
     r.resolution_x = r.resolution_y = size
     r.resolution_percentage = 100
     r.pixel_aspect_x = r.pixel_aspect_y = 1.0
@@ -52,35 +41,34 @@ def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: in
     s.media_type = "IMAGE"
     s.file_format = "TARGA_RAW"
     s.color_mode = "RGBA"
+    eng = get_engine(engine)
+    r.engine = eng.blender_id
     settings: dict = {"engine": engine, "view_transform": "Standard", "film_transparent": True,
-                      "output": "TARGA_RAW RGBA on /dev/shm"}
-    keep_aa = samples is None and engine == "workbench" and keep_look  # the rig's own anti-aliasing
-    if samples is None:
-        samples = DEFAULT_SAMPLES[engine]
-    if engine == "workbench":
-        shading = scene.display.shading
-        if not keep_look:
-            shading.light = "STUDIO"
-            shading.color_type = "MATERIAL"
-            shading.show_object_outline = True
-            shading.object_outline_color = (0.0, 0.0, 0.0)
-            shading.show_cavity = False
-            shading.show_shadows = False
-        if not keep_aa:
-            scene.display.render_aa = _workbench_aa(samples)
-        settings.update(samples=scene.display.render_aa, light=shading.light, color_type=shading.color_type,
-                        studio_light=shading.studio_light, outline=shading.show_object_outline,
-                        look="rig" if keep_look else "default")
-    elif engine == "eevee":
-        scene.eevee.taa_render_samples = samples
-        settings["samples"] = samples
-    else:
-        scene.cycles.device = "CPU"
-        scene.cycles.samples = samples
-        scene.cycles.seed = 0
-        scene.cycles.use_animated_seed = False
-        settings["samples"] = samples
+                      "output": "TARGA_RAW RGBA on /dev/shm", "look": "rig" if keep_look else "default"}
+    for path, value in eng.settings.items():
+        _set(scene, path, value)
+    if not keep_look:
+        for path, value in eng.default_look.items():
+            _set(scene, path, value)
+    if not (samples is None and keep_look and eng.rig_keeps_samples):
+        _set(scene, eng.samples_path, eng.samples_value(eng.default_samples if samples is None else samples))
+    settings["samples"] = _get(scene, eng.samples_path)
+    for path in eng.default_look:
+        settings[path.rsplit(".", 1)[1]] = _get(scene, path)
     return settings
+
+
+def _set(obj, path: str, value) -> None:
+    *parents, name = path.split(".")
+    for p in parents:
+        obj = getattr(obj, p)
+    setattr(obj, name, value)
+
+
+def _get(obj, path: str):
+    for p in path.split("."):
+        obj = getattr(obj, p)
+    return obj if isinstance(obj, (bool, int, float, str)) else [float(v) for v in obj]
 
 
 def make_camera(scene: bpy.types.Scene, lens_mm: float) -> bpy.types.Object:

@@ -1,8 +1,8 @@
-"""Baking retargeted motion capture into an Action on any armature (the bpy side of datagen.retarget).
+"""Baking retargeted motion capture into an Action on any armature (the bpy side of datagen.pose.retarget).
 
     act = add_bvh_action(armature_obj, "clip.bvh", fps=30)   # a new Action, assigned with its slot
 
-The maths (BVH parsing, direction-based retargeting) is pure numpy in datagen.bvh / datagen.retarget;
+The maths (BVH parsing, direction-based retargeting) is pure numpy in datagen.pose.bvh / datagen.pose.retarget;
 this module only reads the armature's rest pose and writes keyframes (Blender 5 slotted actions).
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Mapping
 import bpy
 import numpy as np
 
-from datagen import retarget
-from datagen.bvh import load_bvh
+from datagen.pose import retarget
+from datagen.pose.bvh import load_bvh
 
 
 def write_action(arm: bpy.types.Object, name: str, fps: float, quats: np.ndarray, locations: np.ndarray,
@@ -68,12 +68,12 @@ def rig_from_armature(arm: bpy.types.Object, bone_map: Mapping[str, object] | No
     as after a glTF or FBX import) with its keypoint -> bone map.
 
     bone_map: keypoint -> bone name or a ``JointSource`` (only bone heads count: a Hand/Toes keypoint
-    standing on its parent's tail means the rig has no such bone). Default: datagen.bone_mapping rules.
+    standing on its parent's tail means the rig has no such bone). Default: datagen.pose.bone_mapping rules.
     """
     bones = list(arm.data.bones)
     names = [b.name for b in bones]
     if bone_map is None:
-        from datagen.bone_mapping import map_bones
+        from datagen.pose.bone_mapping import map_bones
         bone_map = map_bones(names, {b.name: b.parent.name if b.parent else None for b in bones}, rig=arm.name)
     idx = {n: i for i, n in enumerate(names)}
     mapping = {}

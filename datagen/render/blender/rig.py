@@ -19,7 +19,7 @@ from pathlib import Path
 import bpy
 from bpy_extras import anim_utils
 
-from datagen.bone_mapping import RigError, read_gltf_json, vrm_humanoid
+from datagen.pose.bone_mapping import RigError, read_gltf_json, vrm_humanoid
 
 log = logging.getLogger(__name__)
 

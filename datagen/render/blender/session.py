@@ -13,8 +13,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from datagen.blender import capture, rig as rigmod
-from datagen.bone_mapping import JointSource, RigError, map_bones
+from datagen.render.blender import capture, rig as rigmod
+from datagen.pose.bone_mapping import JointSource, RigError, map_bones
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class BlenderSession:
 
     def _add_motions(self, motions: list[str], fps: float | None) -> list:
         """Retarget BVH files onto the armature as new Actions: they become the clips (in this order)."""
-        from datagen.blender.retarget_bpy import add_bvh_action
+        from datagen.render.blender.retarget_bpy import add_bvh_action
 
         scene = self.rig.scene
         fps = fps or scene.render.fps / scene.render.fps_base

@@ -1,0 +1,65 @@
+"""Concatenating format-v1 files of one layout (segments, chunks, shards) into one dataset."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+import h5py
+import numpy as np
+
+from datagen.errors import DatasetError
+from datagen.format.schema import DatasetHeader, create_row_dataset, row_datasets, write_header
+
+
+def concat_files(sources: Iterable[str | os.PathLike], out: str | os.PathLike, header: DatasetHeader,
+                 attrs: dict | None = None) -> Path:
+    """Concatenate the rows of ``sources`` (segments or whole datasets of one layout) into ``out``.
+
+    Image chunks are copied as compressed bytes (no decode/encode); ``out`` is written under a
+    temporary name and renamed when complete.
+    """
+    sources = [Path(s) for s in sources]
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    handles = [h5py.File(s, "r") for s in sources]
+    try:
+        layouts = [row_datasets(h) for h in handles]
+        names = sorted(layouts[0])
+        for src, lay in zip(sources, layouts):
+            if sorted(lay) != names:
+                raise DatasetError(f"{src}: datasets {sorted(lay)} differ from {sources[0]}'s {names}")
+        counts = [lay["pose/xy"].shape[0] for lay in layouts]
+        n = sum(counts)
+        with h5py.File(tmp, "w") as f:
+            write_header(f, header, attrs or {})
+            for name in names:
+                first = layouts[0][name]
+                ds = create_row_dataset(f, name, n, first.shape[1:], first.dtype, header.image_compression)
+                if name.startswith(("images/", "masks/")):
+                    _copy_chunks(ds, [lay[name] for lay in layouts])
+                else:
+                    ds[:] = np.concatenate([lay[name][:] for lay in layouts]) if n else ds[:]
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        for h in handles:
+            h.close()
+    return out
+
+
+def _copy_chunks(dst: h5py.Dataset, srcs: list[h5py.Dataset]) -> None:
+    zeros = (0,) * (dst.ndim - 1)
+    row = 0
+    for src in srcs:
+        same = src.compression == dst.compression and src.compression_opts == dst.compression_opts \
+            and src.chunks == dst.chunks
+        for i in range(src.shape[0]):
+            if same:
+                mask, data = src.id.read_direct_chunk((i,) + zeros)
+                dst.id.write_direct_chunk((row,) + zeros, data, mask)
+            else:
+                dst[row] = src[i]
+            row += 1

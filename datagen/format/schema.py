@@ -1,0 +1,136 @@
+"""Dataset format version 1 (docs/format.md): the schema every producer and consumer shares.
+
+The per-row fields with their shapes, the header (dataset-wide settings), storage layout and
+compression, and the header's root attributes and tables as written into a file.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import h5py
+import numpy as np
+
+from datagen import __version__
+from datagen.errors import DatasetError
+from datagen.format.keypoint_sets import KeypointSet, get_keypoint_set
+
+FORMAT_NAME = "pose-dataset"
+FORMAT_VERSION = 1
+
+# Per-row fields a producer may append, with their per-row shape (K = keypoints, S = image size).
+# "images" is expanded into the pyramid /images/<r>, "masks" is stored as /masks/<S>.
+STR_DTYPE = h5py.string_dtype("utf-8")
+ROW_FIELDS: dict[str, tuple[tuple[str | int, ...], np.dtype]] = {
+    "images": (("S", "S", 3), np.dtype(np.uint8)),
+    "masks": (("S", "S"), np.dtype(np.uint8)),
+    "pose/xy": (("K", 2), np.dtype(np.float32)),
+    "pose/visibility": (("K",), np.dtype(np.uint8)),
+    "pose/xyz": (("K", 3), np.dtype(np.float32)),
+    "camera/intrinsics": ((3, 3), np.dtype(np.float64)),
+    "camera/extrinsics": ((4, 4), np.dtype(np.float64)),
+    "meta/costume": ((), np.dtype(np.int32)),
+    "meta/clip": ((), np.dtype(np.int32)),
+    "meta/frame": ((), np.dtype(np.float32)),
+    "meta/source": ((), STR_DTYPE),
+}
+REQUIRED_FIELDS = ("images", "pose/xy", "pose/visibility")
+# A rendered dataset carries all of these; an imported one carries meta/source.
+RENDERED_FIELDS = ("masks", "pose/xyz", "camera/intrinsics", "camera/extrinsics",
+                   "meta/costume", "meta/clip", "meta/frame")
+IMPORTED_FIELDS = ("meta/source",)
+
+# Images are stored one per chunk so that reading one level never touches another. gzip level 1
+# suits rendered frames (flat colours on white); lzf is ~3x faster on photographs, where no codec
+# gains much (imports choose it for speed).
+IMAGE_COMPRESSIONS = {"gzip": dict(compression="gzip", compression_opts=1), "lzf": dict(compression="lzf"),
+                      "none": {}}
+ROW_COMPRESSION = dict(compression="gzip", compression_opts=4)
+
+
+@dataclass
+class DatasetHeader:
+    """Dataset-wide settings. ``config`` is the producer's settings (stored as JSON)."""
+
+    keypoint_set: str
+    image_size: int
+    generator: str = f"datagen {__version__}"
+    config: dict = field(default_factory=dict)
+    costume_names: list[str] | None = None  # rendered data
+    clip_names: list[str] | None = None  # rendered data
+    attrs: dict = field(default_factory=dict)  # extra root attributes (JSON-able scalars/strings)
+    image_compression: str = "gzip"  # a key of IMAGE_COMPRESSIONS
+
+    def __post_init__(self) -> None:
+        get_keypoint_set(self.keypoint_set)
+        if self.image_compression not in IMAGE_COMPRESSIONS:
+            raise DatasetError(f"image compression {self.image_compression!r} is not one of "
+                               f"{', '.join(IMAGE_COMPRESSIONS)}")
+        s = self.image_size
+        if not (isinstance(s, (int, np.integer)) and s >= 4 and s & (s - 1) == 0):
+            raise DatasetError(f"image size {s!r} is not a power of two >= 4")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @property
+    def kps(self) -> KeypointSet:
+        return get_keypoint_set(self.keypoint_set)
+
+
+def row_shape(name: str, k: int, s: int, extra_shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    if name in ROW_FIELDS:
+        return tuple(k if d == "K" else s if d == "S" else d for d in ROW_FIELDS[name][0])
+    assert extra_shape is not None
+    return extra_shape
+
+
+def storage_name(name: str, s: int) -> str:
+    return f"masks/{s}" if name == "masks" else name
+
+
+def create_row_dataset(f: h5py.File, path: str, n: int | None, row_shape: tuple[int, ...],
+                        dtype: np.dtype, image_compression: str = "gzip") -> h5py.Dataset:
+    """Create /path with n rows (n=None: resizable, empty)."""
+    is_image = path.startswith(("images/", "masks/"))
+    opts = IMAGE_COMPRESSIONS[image_compression] if is_image else ROW_COMPRESSION
+    shape = (0 if n is None else n,) + row_shape
+    if is_image:
+        chunks = (1,) + row_shape
+    else:
+        rows_per_chunk = max(1, min(4096, (1 << 16) // max(1, int(np.prod(row_shape, dtype=np.int64)) * dtype.itemsize)))
+        chunks = (rows_per_chunk,) + row_shape
+    return f.create_dataset(path, shape=shape, maxshape=(None,) + row_shape, dtype=dtype,
+                            chunks=chunks, **opts)
+
+
+def write_header(f: h5py.File, header: DatasetHeader, attrs: dict) -> None:
+    kps = header.kps
+    f.attrs["format"] = FORMAT_NAME
+    f.attrs["version"] = FORMAT_VERSION
+    f.attrs["keypoint_set"] = header.keypoint_set
+    f.attrs["image_size"] = header.image_size
+    f.attrs["generator"] = header.generator
+    f.attrs["config"] = json.dumps(header.config, sort_keys=True)
+    for key, value in {**header.attrs, **attrs}.items():
+        f.attrs[key] = value
+    f.create_dataset("keypoints/names", data=np.asarray(kps.names, dtype=object), dtype=STR_DTYPE)
+    f.create_dataset("keypoints/edges", data=kps.edges_array())
+    f.create_dataset("keypoints/flip", data=kps.flip_array())
+    if header.costume_names is not None:
+        f.create_dataset("meta/costume_names", data=np.asarray(header.costume_names, dtype=object), dtype=STR_DTYPE)
+    if header.clip_names is not None:
+        f.create_dataset("meta/clip_names", data=np.asarray(header.clip_names, dtype=object), dtype=STR_DTYPE)
+
+
+def row_datasets(f: h5py.File) -> dict[str, h5py.Dataset]:
+    """Every per-row dataset of a file (everything but /keypoints/* and the name tables)."""
+    out = {}
+
+    def visit(name: str, obj) -> None:
+        if isinstance(obj, h5py.Dataset) and not name.startswith("keypoints/") \
+                and name not in ("meta/costume_names", "meta/clip_names"):
+            out[name] = obj
+
+    f.visititems(visit)
+    return out

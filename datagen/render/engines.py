@@ -1,0 +1,59 @@
+"""Render engines as data (docs/rendering.md): one registry that the command line's choices, the
+config's validation and the Blender layer's set-up all read. Pure Python: no bpy here.
+
+Every setting is a dotted attribute path under ``bpy.types.Scene`` (``"cycles.samples"``), so the
+Blender layer applies an engine without knowing which one it is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from datagen.errors import DatagenError
+
+# Workbench's anti-aliasing is a choice of sample counts (Scene.display.render_aa).
+WORKBENCH_AA_COUNTS = (5, 8, 11, 16, 32)
+
+
+def workbench_aa(samples: int) -> str:
+    """N anti-aliasing samples -> the nearest ``render_aa`` choice ('OFF' for 1, ties to fewer)."""
+    if samples <= 1:
+        return "OFF"
+    return str(min(WORKBENCH_AA_COUNTS, key=lambda c: (abs(c - samples), c)))
+
+
+@dataclass(frozen=True)
+class Engine:
+    name: str  # the --engine value
+    blender_id: str  # Scene.render.engine
+    default_samples: int
+    samples_path: str  # the scene setting that takes the sample count
+    samples_value: Callable[[int], Any] = int  # sample count -> the value that setting takes
+    settings: dict[str, Any] = field(default_factory=dict)  # always applied (determinism, CPU)
+    # Applied to rigs that bring no look of their own (glTF, FBX, VRM); a .blend rig keeps its own.
+    default_look: dict[str, Any] = field(default_factory=dict)
+    # The rig's own sample setting is kept when --samples is not given and the rig has its own look.
+    rig_keeps_samples: bool = False
+    description: str = ""
+
+
+ENGINES: dict[str, Engine] = {e.name: e for e in (
+    Engine("workbench", "BLENDER_WORKBENCH", 8, "display.render_aa", workbench_aa,
+           default_look={"display.shading.light": "STUDIO", "display.shading.color_type": "MATERIAL",
+                         "display.shading.show_object_outline": True,
+                         "display.shading.object_outline_color": (0.0, 0.0, 0.0),
+                         "display.shading.show_cavity": False, "display.shading.show_shadows": False},
+           rig_keeps_samples=True, description="OpenGL, flat/toon look (default; fastest)"),
+    Engine("eevee", "BLENDER_EEVEE", 16, "eevee.taa_render_samples",
+           description="OpenGL real-time renderer: soft shadows, materials"),
+    Engine("cycles", "CYCLES", 32, "cycles.samples",
+           settings={"cycles.device": "CPU", "cycles.seed": 0, "cycles.use_animated_seed": False},
+           description="path tracer on the CPU (slowest)"),
+)}
+
+
+def get_engine(name: str) -> Engine:
+    try:
+        return ENGINES[name]
+    except (KeyError, TypeError):
+        raise DatagenError(f"--engine {name!r}: unknown render engine (known: {', '.join(ENGINES)})") from None
