@@ -74,7 +74,7 @@ def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols
     click.echo(f"wrote {out}")
 
 
-# ---- render / merge (issue 3) ------------------------------------------------------------------
+# ---- render / merge ---------------------------------------------------------------------------
 
 def _names(values: tuple[str, ...]) -> list[str] | None:
     """--costumes a,b --costumes c -> ["a", "b", "c"] (None when not given)."""
@@ -147,8 +147,10 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
     """
     from datagen.pose.bone_mapping import load_keymap
     from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, run_render
+    from datagen.render.config import blender_session_class
     from datagen.render.plan import parse_shard
 
+    blender_session_class()  # without the [render] extra: one line saying how to install it
     rig_path = rig if rig is not None else DEFAULT_RIG
     if not rig_path.is_file():
         raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
@@ -189,7 +191,7 @@ def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
     click.echo(f"wrote {s['out']}: {s['rows']} rows from {s['shards']} shards")
 
 
-# ---- import / export (issue 5) -----------------------------------------------------------------
+# ---- import / export --------------------------------------------------------------------------
 
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 _OUT_FILE = click.Path(dir_okay=False, path_type=Path)

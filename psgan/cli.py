@@ -146,7 +146,7 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
     click.echo(f"wrote {path}")
 
 
-# ---- evaluation (issue 7) ------------------------------------------------------------------------
+# ---- evaluation ----------------------------------------------------------------------------------
 
 @main.command("eval")
 @click.argument("ckpt", type=_FILE)

@@ -1,4 +1,4 @@
-"""Evaluation of a PSGAN checkpoint against a dataset (issue 7; definitions in docs/evaluation.md).
+"""Evaluation of a PSGAN checkpoint against a dataset (definitions in docs/evaluation.md).
 
 * Pose consistency: images generated for held-out target poses -> keypoint detector
   (:mod:`psgan.posenet`) -> PCK@0.05, PCK@0.1 and mean pixel error against the targets; beside the same

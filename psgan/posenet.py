@@ -1,4 +1,4 @@
-"""A small heatmap keypoint detector for evaluation (issue 7, docs/evaluation.md).
+"""A small heatmap keypoint detector for evaluation (docs/evaluation.md).
 
 It is trained on a dataset's own real images and then finds the keypoints on generated images, so
 that pose consistency can be measured as PCK against the pose the generator was asked for. The design

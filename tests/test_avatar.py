@@ -132,7 +132,7 @@ def test_bent_joint_has_no_cracks(avatar, tmp_path, bone, target):
     """A 90-degree elbow / knee: the silhouette around the joint has no background pixels inside."""
     import bpy
     from avatar import preview
-    from datagen.pose.retarget import quat_from_matrix
+    from datagen.pose.rotations import quat_from_matrix
     preview.set_costume(None)  # the bare body
     avatar.animation_data.action = None
     i = BONE_NAMES.index(bone)

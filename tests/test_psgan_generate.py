@@ -7,7 +7,6 @@ from click.testing import CliRunner
 from PIL import Image
 
 from psgan.cli import main
-from psgan.errors import PsganError
 from datagen.format import parse_rows
 from psgan_data import write_tiny_dataset
 

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import SHARED_ASSETS
 from datagen.pose import retarget as rt
+from datagen.pose import rotations as rot
 from datagen.pose.bvh import load_bvh
 
 BVH = SHARED_ASSETS / "motion" / "131_01.bvh"
@@ -44,13 +45,13 @@ def _direction_errors(src_points, posed, skip=()) -> dict[str, float]:
     return out
 
 
-def _numpy_avatar_rig() -> rt.Rig:
+def _numpy_avatar_rig() -> rt.TargetRig:
     import sys
     sys.path.insert(0, str(AVATAR.parent))
     from avatar.skeleton import BONE_NAMES, BONES
     rng = np.random.default_rng(0)
-    rest = np.array([rt.matrix_from_quat(q) for q in rng.normal(size=(len(BONES), 4))])  # any rolls
-    return rt.Rig(list(BONE_NAMES), np.array([BONE_NAMES.index(b.parent) if b.parent else -1 for b in BONES]),
+    rest = np.array([rot.matrix_from_quat(q) for q in rng.normal(size=(len(BONES), 4))])  # any rolls
+    return rt.TargetRig(list(BONE_NAMES), np.array([BONE_NAMES.index(b.parent) if b.parent else -1 for b in BONES]),
                   np.array([b.head for b in BONES]), np.array([b.tail for b in BONES]), rest,
                   {k: BONE_NAMES.index(k) for k in rt.KEYPOINTS})
 
@@ -78,16 +79,16 @@ def test_cmu_joint_map_knows_both_namings(source):
 def test_rotation_helpers():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
-    R = rt.rotation_between(a, b)
+    R = rot.rotation_between(a, b)
     np.testing.assert_allclose(np.einsum("nij,nj->ni", R, a / np.linalg.norm(a, axis=1, keepdims=True)),
                                b / np.linalg.norm(b, axis=1, keepdims=True), atol=1e-9)
     np.testing.assert_allclose(np.linalg.det(R), 1, atol=1e-9)
-    R2 = rt.rotation_between(np.array([[0, 0, 1.0]]), np.array([[0, 0, -1.0]]))
+    R2 = rot.rotation_between(np.array([[0, 0, 1.0]]), np.array([[0, 0, -1.0]]))
     np.testing.assert_allclose(R2[0] @ [0, 0, 1], [0, 0, -1], atol=1e-9)
     q = rng.normal(size=(100, 4))
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     q *= np.sign(q[:, :1])
-    np.testing.assert_allclose(rt.quat_from_matrix(rt.matrix_from_quat(q)), q, atol=1e-9)
+    np.testing.assert_allclose(rot.quat_from_matrix(rot.matrix_from_quat(q)), q, atol=1e-9)
 
 
 def test_resample_keeps_duration(source):
@@ -121,7 +122,7 @@ def test_unmappable_rig_is_rejected(source):
 
 # ---- in Blender -------------------------------------------------------------------------------
 
-def _evaluated(arm, rig: rt.Rig, act, frames) -> dict[str, np.ndarray]:
+def _evaluated(arm, rig: rt.TargetRig, act, frames) -> dict[str, np.ndarray]:
     """Keypoints (world) of the evaluated pose at the given frames."""
     import bpy
     out: dict[str, list] = {}

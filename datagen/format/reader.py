@@ -120,6 +120,7 @@ def _check_structure(f: h5py.File, path: Path) -> None:
     if fmt != FORMAT_NAME:
         fail(f"attribute format is {fmt!r}, expected {FORMAT_NAME!r} (not a pose dataset)")
     version = f.attrs.get("version")
+    version = version.item() if isinstance(version, np.generic) else version  # numpy 2 reprs np.int64(2)
     if version is None or int(version) != FORMAT_VERSION:
         fail(f"format version {version!r} is not supported (this tool reads version {FORMAT_VERSION})")
     for a in ("keypoint_set", "image_size", "generator", "created", "config"):

@@ -25,7 +25,6 @@ KEYPOINTS_SUFFIX = "_keypoints.json"
 
 # The keypoint set of each OpenPose body model, by the number of values per person.
 _BODY_MODELS = {3 * BODY25.size: BODY25, 3 * COCO18.size: COCO18}
-OPENPOSE_SETS = tuple(s.name for s in _BODY_MODELS.values())  # the sets OpenPose JSON can hold as they are
 
 
 class OpenPoseError(DatagenError):

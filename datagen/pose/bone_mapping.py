@@ -40,7 +40,7 @@ class JointSource:
 
 
 # Keypoint part -> name parts that mean it (after the side and prefixes are removed).
-_CENTRE = {
+_CENTRE_PARTS = {
     "Hips": ("hips", "hip", "pelvis"),
     "Spine": ("spine", "abdomen", "lowerback"),
     "Neck": ("neck", "lowerneck"),
@@ -139,7 +139,7 @@ def _by_name_rules(bones: Sequence[str], parents: Mapping[str, str | None]) -> d
         head = chain.get(6) or next((p for p in centre if p.part == "head"), None)
         if head is not None:
             out["Head"] = head.name
-    for kp, parts in _CENTRE.items():
+    for kp, parts in _CENTRE_PARTS.items():
         if kp not in out and (b := best([p for p in centre if p.part in parts])):
             out[kp] = b
     for side in ("Left", "Right"):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from datagen.pose.bvh import BVH
+from datagen.pose.rotations import continuous_quats, frame, quat_from_matrix, rotation_between
 from datagen.errors import DatagenError
 
 KEYPOINTS = ("Hips", "Spine", "Neck", "Head",
@@ -42,7 +43,7 @@ _ARMS_MB = {"Shoulder": ("{L}Shoulder", "{l}clavicle", "{L}Clavicle"),
             "UpperArm": ("{L}Arm", "{l}humerus", "{L}UpperArm"),
             "LowerArm": ("{L}ForeArm", "{l}radius", "{L}LowerArm", "{L}Forearm"),
             "Hand": ("{L}Hand", "{l}wrist")}
-_CENTRE = {"Hips": ("Hips", "hip", "root", "Pelvis"),
+_BVH_CENTRE_JOINTS = {"Hips": ("Hips", "hip", "root", "Pelvis"),
            "Spine": ("Spine", "Chest", "upperback", "Spine1", "LowerBack"),
            "Neck": ("Neck", "lowerneck", "Neck1"),
            "Head": ("Head", "head")}
@@ -74,7 +75,7 @@ def cmu_joint_map(bvh: BVH) -> dict[str, int]:
     lower = {n.lower() for n in names}
     arms = _ARMS_MAX if "leftcollar" in lower else _ARMS_MB
     out: dict[str, int] = {}
-    for k, cands in _CENTRE.items():
+    for k, cands in _BVH_CENTRE_JOINTS.items():
         j = _find(names, cands)
         if j is not None:
             out[k] = j
@@ -140,92 +141,10 @@ def resample(src: SourcePose, fps: float) -> SourcePose:
     return SourcePose({k: v[i0] * (1 - w) + v[i1] * w for k, v in src.points.items()}, float(fps), src.leg_length)
 
 
-# ---- rotations ---------------------------------------------------------------------------------
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
-def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Minimal rotations (N,3,3) taking directions a (N,3) to b (N,3)."""
-    a, b = _unit(np.atleast_2d(a)), _unit(np.atleast_2d(b))
-    v = np.cross(a, b)
-    c = np.einsum("ij,ij->i", a, b)
-    s = np.linalg.norm(v, axis=1)
-    K = np.zeros((len(a), 3, 3))
-    K[:, 0, 1], K[:, 0, 2], K[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
-    K[:, 1, 0], K[:, 2, 0], K[:, 2, 1] = v[:, 2], -v[:, 1], v[:, 0]
-    R = np.eye(3) + K + K @ K * (1.0 / np.maximum(1.0 + c, 1e-12))[:, None, None]
-    # opposite directions: half turn about any axis perpendicular to a
-    opp = c < -1 + 1e-9
-    if opp.any():
-        ax = _unit(np.cross(a[opp], np.where(np.abs(a[opp, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])))
-        R[opp] = 2 * np.einsum("ni,nj->nij", ax, ax) - np.eye(3)
-    del s
-    return R
-
-
-def frame(up: np.ndarray, lateral: np.ndarray) -> np.ndarray:
-    """Orthonormal frames (N,3,3) with columns (lateral', up, lateral' x up)."""
-    u = _unit(up)
-    l_ = _unit(lateral - np.einsum("ij,ij->i", lateral, u)[:, None] * u)
-    return np.stack([l_, u, np.cross(l_, u)], axis=2)
-
-
-def quat_from_matrix(R: np.ndarray) -> np.ndarray:
-    """(...,3,3) rotations -> (...,4) unit quaternions (w, x, y, z), w >= 0 where possible."""
-    R = np.asarray(R, float)
-    shp = R.shape[:-2]
-    R = R.reshape(-1, 3, 3)
-    q = np.empty((len(R), 4))
-    tr = np.trace(R, axis1=1, axis2=2)
-    cands = np.stack([tr, R[:, 0, 0], R[:, 1, 1], R[:, 2, 2]], axis=1)
-    k = np.argmax(cands, axis=1)
-    for case in range(4):
-        m = k == case
-        if not m.any():
-            continue
-        r = R[m]
-        if case == 0:
-            s = np.sqrt(1.0 + tr[m]) * 2
-            q[m] = np.stack([0.25 * s, (r[:, 2, 1] - r[:, 1, 2]) / s, (r[:, 0, 2] - r[:, 2, 0]) / s,
-                             (r[:, 1, 0] - r[:, 0, 1]) / s], 1)
-        else:
-            i = case - 1
-            j, kk = (i + 1) % 3, (i + 2) % 3
-            s = np.sqrt(1.0 + r[:, i, i] - r[:, j, j] - r[:, kk, kk]) * 2
-            qq = np.empty((m.sum(), 4))
-            qq[:, 0] = (r[:, kk, j] - r[:, j, kk]) / s
-            qq[:, 1 + i] = 0.25 * s
-            qq[:, 1 + j] = (r[:, j, i] + r[:, i, j]) / s
-            qq[:, 1 + kk] = (r[:, kk, i] + r[:, i, kk]) / s
-            q[m] = qq
-    q *= np.where(q[:, :1] < 0, -1.0, 1.0)
-    return _unit(q).reshape(shp + (4,))
-
-
-def matrix_from_quat(q: np.ndarray) -> np.ndarray:
-    q = _unit(np.asarray(q, float))
-    w, x, y, z = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1)], -2)
-
-
-def continuous_quats(q: np.ndarray) -> np.ndarray:
-    """Flip signs along axis 0 (frames) so consecutive quaternions are in the same hemisphere."""
-    q = q.copy()
-    for t in range(1, len(q)):
-        flip = np.sum(q[t] * q[t - 1], axis=-1) < 0
-        q[t][flip] *= -1
-    return q
-
-
 # ---- target rig --------------------------------------------------------------------------------
 
 @dataclass
-class Rig:
+class TargetRig:
     """A target armature's rest pose in armature space.
 
     names/parents: bones, parents before children (-1 = none); heads, tails (B,3); rest (B,3,3) the
@@ -301,12 +220,9 @@ class Retargeted:
     heads: np.ndarray
     fps: float
 
-    def moved_bones(self) -> np.ndarray:
-        """Indices of the bones whose location channel is not zero."""
-        return np.nonzero(np.abs(self.locations).max(axis=(0, 2)) > 0)[0]
 
 
-def retarget(src: SourcePose, rig: Rig, face_front: bool = True) -> Retargeted:
+def retarget(src: SourcePose, rig: TargetRig, face_front: bool = True) -> Retargeted:
     """Retarget source keypoint trajectories onto ``rig`` (see the module docstring)."""
     missing = [k for k in REQUIRED if k not in rig.bone_map]
     if missing:
@@ -388,7 +304,7 @@ def retarget(src: SourcePose, rig: Rig, face_front: bool = True) -> Retargeted:
     return Retargeted(Q, locs, D, H, src.fps)
 
 
-def _place(rig: Rig, D: np.ndarray, root: np.ndarray, inv_map: dict[int, str], tgt_leg: float):
+def _place(rig: TargetRig, D: np.ndarray, root: np.ndarray, inv_map: dict[int, str], tgt_leg: float):
     """Posed heads (F,B,3) and location channels (F,B,3) for rotations D and the hips at ``root``."""
     F, B = D.shape[:2]
     H = np.zeros((F, B, 3))
@@ -424,7 +340,7 @@ for _s in ("Left", "Right"):
                        _s + "Foot": _s + "LowerLeg", _s + "Toes": _s + "Foot"})
 
 
-def posed_keypoints(rig: Rig, res: Retargeted) -> dict[str, np.ndarray]:
+def posed_keypoints(rig: TargetRig, res: Retargeted) -> dict[str, np.ndarray]:
     """Keypoint (and end point) positions (F,3) of the retargeted pose."""
     heads, deltas = res.heads, res.deltas
     out = {k: heads[:, b] for k, b in rig.bone_map.items()}

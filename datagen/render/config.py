@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,15 @@ from datagen.errors import DatagenError
 from datagen.format.keypoint_sets import get_keypoint_set
 from datagen.render.engines import get_engine
 
-DEFAULT_RIG = Path(datagen.__file__).resolve().parents[1] / "rigs" / "avatar.blend"
+def _default_rig() -> Path:
+    """The default avatar: rigs/avatar.blend of a checkout, or the copy a wheel installs under the
+    environment's share/ folder (pyproject.toml's data-files)."""
+    checkout = Path(datagen.__file__).resolve().parents[1] / "rigs" / "avatar.blend"
+    installed = Path(sys.prefix) / "share" / "psgan-toolkit" / "avatar.blend"
+    return checkout if checkout.is_file() or not installed.is_file() else installed
+
+
+DEFAULT_RIG = _default_rig()
 
 
 class RenderError(DatagenError):

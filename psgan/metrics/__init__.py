@@ -1,2 +1,2 @@
-"""Evaluation metrics (issue 7), one short module each: pose consistency (:mod:`.pck`), image quality
+"""Evaluation metrics, one short module each: pose consistency (:mod:`.pck`), image quality
 (:mod:`.fid`: FID and KID), and sample diversity (:mod:`.diversity`). docs/evaluation.md defines each."""

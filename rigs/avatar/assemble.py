@@ -8,7 +8,7 @@ import logging
 import bpy
 import numpy as np
 
-from datagen.render.blender.retarget_bpy import assign_action, write_action
+from datagen.render.blender import assign_action, write_action
 
 from . import body, bpy_build, costumes, face, garments, motions
 from .skeleton import BONE_NAMES

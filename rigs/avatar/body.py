@@ -11,7 +11,7 @@ import numpy as np
 
 from . import sdf
 from .skeleton import (ANKLE_L, ARM_DIR_L, BALL_L, ELBOW_L, HIP_L, KNEE_L, SHOULDER_L, TOETIP_L,
-                       WRIST_L, _m)
+                       WRIST_L, mirror_x)
 
 # The head: cranium and jaw, shared with hair, hats and the face decals.
 CRANIUM_C = np.array([0.0, 0.010, 1.488])
@@ -25,7 +25,7 @@ def head_field() -> sdf.Field:
 
 
 def _arm(side: int) -> sdf.Field:
-    m = (lambda v: np.asarray(v, float)) if side > 0 else _m
+    m = (lambda v: np.asarray(v, float)) if side > 0 else mirror_x
     d = ARM_DIR_L * np.array([side, 1, 1])
     S, E, W = m(SHOULDER_L), m(ELBOW_L), m(WRIST_L)
     upper = sdf.round_cone(S - 0.01 * d, E, 0.040, 0.031)
@@ -40,7 +40,7 @@ def _arm(side: int) -> sdf.Field:
 
 
 def _leg(side: int) -> sdf.Field:
-    m = (lambda v: np.asarray(v, float)) if side > 0 else _m
+    m = (lambda v: np.asarray(v, float)) if side > 0 else mirror_x
     H, K, A, B, T = m(HIP_L), m(KNEE_L), m(ANKLE_L), m(BALL_L), m(TOETIP_L)
     thigh = sdf.round_cone(H + np.array([0.012 * side, 0, 0.03]), K, 0.068, 0.046)
     shin = sdf.round_cone(K, A + np.array([0, 0, 0.01]), 0.045, 0.030)
@@ -60,7 +60,7 @@ def torso_field() -> sdf.Field:
     waist = sdf.ellipsoid((0, 0.010, 1.010), (0.098, 0.068, 0.100))
     pelvis = sdf.ellipsoid((0, 0.012, 0.880), (0.138, 0.092, 0.105))
     bottom = sdf.union([sdf.sphere((0.055, 0.040, 0.850), 0.075), sdf.sphere((-0.055, 0.040, 0.850), 0.075)], 0.03)
-    shoulders = sdf.round_cone(_m(SHOULDER_L) + np.array([0.01, 0, -0.005]),
+    shoulders = sdf.round_cone(mirror_x(SHOULDER_L) + np.array([0.01, 0, -0.005]),
                                SHOULDER_L + np.array([-0.01, 0, -0.005]), 0.046, 0.046)
     neck = sdf.round_cone((0, 0.012, 1.240), (0, 0.006, 1.400), 0.036, 0.032)
     core = sdf.union([chest, waist, pelvis], 0.07)
@@ -144,7 +144,6 @@ class BodyModel:
             better = d < best_d
             best[better] = cand[better]
             best_d[better] = d[better]
-        missing = best < 0
         for i in np.nonzero(best < 0)[0]:  # far from the skin (rare): brute force
             best[i] = np.argmin(((self.verts - p[i]) ** 2).sum(1))
         return best

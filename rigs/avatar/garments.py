@@ -16,7 +16,7 @@ import numpy as np
 
 from . import sdf
 from .body import CRANIUM_C, CRANIUM_R, GARMENT_CELL
-from .skeleton import ARM_DIR_L, SHOULDER_L, _m
+from .skeleton import ARM_DIR_L, SHOULDER_L
 
 
 @dataclass(frozen=True)
@@ -267,13 +267,6 @@ GARMENTS: tuple[Garment, ...] = (
             ((-0.1, -0.14, 1.15), (0.1, -0.04, 1.3)), "rigid:Chest", cell=0.004),
     Garment("Cape_Short", "Cape_Short", (0.6, 0.1, 0.15), _cape(), ((-0.34, -0.22, 0.82), (0.34, 0.26, 1.42))),
 )
-
-
-def garment(name: str) -> Garment:
-    for g in GARMENTS:
-        if g.name == name:
-            return g
-    raise KeyError(name)
 
 
 def _skirt_weights(v: np.ndarray) -> np.ndarray:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datagen.pose.retarget import continuous_quats, quat_from_matrix
+from datagen.pose import continuous_quats, quat_from_matrix
 
-from .skeleton import ANKLE_L, BALL_L, BONE_NAMES, BONES, TOETIP_L, _m
+from .skeleton import ANKLE_L, BALL_L, BONE_NAMES, BONES, TOETIP_L, mirror_x
 
 FPS = 24
 CLIPS: dict[str, float] = {  # name -> duration in seconds
@@ -235,7 +235,7 @@ def joint_positions(D: np.ndarray, root: np.ndarray) -> np.ndarray:
 def _contacts() -> list[tuple[str, np.ndarray]]:
     """Sole points (bone, rest position) of both feet: heel, ball, toe tip."""
     pts = []
-    for m in (lambda v: np.asarray(v, float), _m):
+    for m in (lambda v: np.asarray(v, float), mirror_x):
         side = "Left" if m(np.array([1.0, 0, 0]))[0] > 0 else "Right"
         pts.append((side + "Foot", m(ANKLE_L * np.array([1, 1, 0]) + np.array([0, 0.012, 0]))))
         pts.append((side + "Foot", m(BALL_L * np.array([1, 1, 0]))))

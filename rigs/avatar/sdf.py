@@ -22,11 +22,6 @@ def smin(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
     return b * (1 - h) + a * h - k * h * (1 - h)
 
 
-def smax(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
-    """Smooth maximum (intersection)."""
-    return -smin(-a, -b, k)
-
-
 def sphere(c, r: float) -> Field:
     c = np.asarray(c, float)
     return lambda p: np.linalg.norm(p - c, axis=1) - r
@@ -228,11 +223,3 @@ def _neighbour_mean(v: np.ndarray, quads: np.ndarray) -> np.ndarray:
     np.add.at(s, b, v[a])
     np.add.at(c, b, 1)
     return s / np.maximum(c, 1)[:, None]
-
-
-def edges_of(quads: np.ndarray) -> np.ndarray:
-    """Unique undirected edges (E,2) of a quad mesh."""
-    a = np.concatenate([quads[:, i] for i in range(4)])
-    b = np.concatenate([quads[:, (i + 1) % 4] for i in range(4)])
-    e = np.sort(np.stack([a, b], axis=1), axis=1)
-    return np.unique(e, axis=0)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HEIGHT = 1.60
 ARM_DOWN_DEG = 30.0  # rest arms this far below horizontal
 ARM_DIR_L = np.array([np.cos(np.radians(ARM_DOWN_DEG)), 0.0, -np.sin(np.radians(ARM_DOWN_DEG))])
 
@@ -32,7 +31,7 @@ class Bone:
     tail: tuple[float, float, float]
 
 
-def _m(v) -> np.ndarray:
+def mirror_x(v) -> np.ndarray:
     """Mirror a left-side point to the right (x -> -x)."""
     v = np.asarray(v, float)
     return np.array([-v[0], v[1], v[2]])
@@ -61,7 +60,7 @@ def _bones() -> tuple[Bone, ...]:
     for n, p, h, tl in left:
         out.append(Bone(n, p, t(h), t(tl)))
     for n, p, h, tl in left:
-        out.append(Bone(n.replace("Left", "Right"), p.replace("Left", "Right"), t(_m(h)), t(_m(tl))))
+        out.append(Bone(n.replace("Left", "Right"), p.replace("Left", "Right"), t(mirror_x(h)), t(mirror_x(tl))))
     return tuple(out)
 
 
@@ -71,8 +70,3 @@ BONE_NAMES: tuple[str, ...] = tuple(b.name for b in BONES)
 
 def bone(name: str) -> Bone:
     return BONES[BONE_NAMES.index(name)]
-
-
-def segments() -> tuple[np.ndarray, np.ndarray]:
-    """Rest heads and tails, (B,3) each, in BONES order."""
-    return (np.array([b.head for b in BONES]), np.array([b.tail for b in BONES]))

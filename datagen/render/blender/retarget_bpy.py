@@ -63,7 +63,7 @@ def assign_action(arm: bpy.types.Object, act: bpy.types.Action) -> None:
     ad.action_slot = act.slots[0]
 
 
-def rig_from_armature(arm: bpy.types.Object, bone_map: Mapping[str, object] | None = None) -> retarget.Rig:
+def rig_from_armature(arm: bpy.types.Object, bone_map: Mapping[str, object] | None = None) -> retarget.TargetRig:
     """The rest pose of ``arm`` in world space (Z up, whatever the object's own rotation and uniform scale,
     as after a glTF or FBX import) with its keypoint -> bone map.
 
@@ -85,7 +85,7 @@ def rig_from_armature(arm: bpy.types.Object, bone_map: Mapping[str, object] | No
             mapping[k] = idx[bone]
     M = np.array(arm.matrix_world)
     R = M[:3, :3] / _scale(arm)
-    return retarget.Rig(
+    return retarget.TargetRig(
         names=names,
         parents=np.array([idx[b.parent.name] if b.parent else -1 for b in bones]),
         heads=np.array([b.head_local for b in bones], dtype=float) @ M[:3, :3].T + M[:3, 3],
