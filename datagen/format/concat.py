@@ -9,20 +9,38 @@ import h5py
 import numpy as np
 
 from datagen.errors import DatasetError
+from datagen.format.outputs import describe_os_error, write_errors
 from datagen.format.schema import DatasetHeader, create_row_dataset, row_datasets, write_header
 
 
 def concat_files(sources: Iterable[str | os.PathLike], out: str | os.PathLike, header: DatasetHeader,
-                 attrs: dict | None = None) -> Path:
+                 attrs: dict | None = None, resumable: bool = False) -> Path:
     """Concatenate the rows of ``sources`` (segments or whole datasets of one layout) into ``out``.
 
     Image chunks are copied as compressed bytes (no decode/encode); ``out`` is written under a
-    temporary name and renamed when complete.
+    temporary name and renamed when complete. A failed write (disk full, ...) removes the temporary
+    and raises OutputError naming ``out`` (``resumable``: saying that ``--resume`` continues).
     """
     sources = [Path(s) for s in sources]
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    handles = [h5py.File(s, "r") for s in sources]
+    handles = []
+    try:
+        for s in sources:
+            try:
+                handles.append(h5py.File(s, "r"))
+            except OSError as e:
+                raise DatasetError(f"{s}: not a readable HDF5 file ({describe_os_error(e)})") from None
+        with write_errors(out, resumable=resumable):
+            _concat(sources, handles, out, tmp, header, attrs)
+    finally:
+        for h in handles:
+            h.close()
+    return out
+
+
+def _concat(sources: list[Path], handles: list[h5py.File], out: Path, tmp: Path, header: DatasetHeader,
+            attrs: dict | None) -> None:
     try:
         layouts = [row_datasets(h) for h in handles]
         names = sorted(layouts[0])
@@ -44,10 +62,6 @@ def concat_files(sources: Iterable[str | os.PathLike], out: str | os.PathLike, h
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    finally:
-        for h in handles:
-            h.close()
-    return out
 
 
 def _copy_chunks(dst: h5py.Dataset, srcs: list[h5py.Dataset]) -> None:

@@ -18,14 +18,18 @@ class JSONInputError(ValueError):
     """Text that is not strict JSON, or not JSON this toolkit accepts."""
 
 
+class NonFiniteError(JSONInputError):
+    """NaN, Infinity or a number too large for a float (e.g. 1e400)."""
+
+
 def _bad_constant(name: str):
-    raise JSONInputError(f"{name} is not a JSON number")
+    raise NonFiniteError(f"{name} is not a JSON number")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise JSONInputError(f"number {text[:40]} is out of range")
+        raise NonFiniteError(f"number {text[:40]} is out of range")
     return value
 
 

@@ -90,6 +90,8 @@ def parse_annotation_line(text: str, source: str = "<table>", line: int = 0) -> 
     for label, text in zip(("keypoints_y", "keypoints_x"), fields[1:]):
         try:
             values = jsonsafe.loads(text)
+        except jsonsafe.NonFiniteError:
+            raise DeepFashionError(f"{where}: {label} holds NaN or infinity", "NaN value") from None
         except ValueError:
             raise DeepFashionError(f"{where}: {label} is not a list of numbers: {text.strip()[:40]!r}") from None
         if not isinstance(values, list) or len(values) != COCO18.size:

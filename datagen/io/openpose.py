@@ -84,6 +84,8 @@ def read_openpose(path: str | os.PathLike, keypoint_set: KeypointSet | str = COC
         raise OpenPoseError(f"{path}: cannot read ({e.strerror or e})", "unreadable file") from None
     try:
         data = jsonsafe.loads(text)
+    except jsonsafe.NonFiniteError as e:
+        raise OpenPoseError(f"{path}: holds NaN or infinity ({e})", "NaN value") from None
     except ValueError as e:
         raise OpenPoseError(f"{path}: not valid JSON, truncated or corrupt ({e})", "bad JSON") from None
     return parse_openpose(data, str(path), keypoint_set)
