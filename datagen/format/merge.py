@@ -50,6 +50,7 @@ def _merge(inputs: list[Path], out: Path) -> dict:
             for key in ("shard_index", "shard_count", "job_start", "job_end", "jobs_total"):
                 if not _is_int(attrs.get(key)) or int(attrs[key]) < 0:
                     raise MergeError(f"{path}: shard attribute {key} is {attrs.get(key)!r}, expected an integer >= 0")
+            ds.pose()  # finite keypoints where visible: bad rows are not copied into the merged file
             shards.append({"path": Path(path), "attrs": attrs, "costumes": ds.names("costume"),
                            "clips": ds.names("clip"), "rows": ds.n})
     first = shards[0]

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from datagen.format import concat_files, open_dataset
+from datagen.pose.bvh import load_bvh
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan, chunk_ranges, make_plan, shard_range
@@ -49,6 +50,8 @@ def run_render(config: RenderConfig, opts: RunOptions) -> dict:
     if opts.workers < 1:
         raise RenderError(f"--workers {opts.workers}: must be >= 1")
     check_output(out, overwrite=True)
+    for motion in config.motions or []:
+        load_bvh(motion)  # a malformed or NaN clip fails here, before Blender starts or anything is written
     with OutputLock(out):
         remove_leftovers(out)
         if out.exists() and not opts.overwrite:
