@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Iterable
 
@@ -9,7 +10,7 @@ import h5py
 import numpy as np
 
 from datagen.errors import DatasetError
-from datagen.format.outputs import describe_os_error, write_errors
+from datagen.format.outputs import OutputError, describe_os_error, write_errors
 from datagen.format.schema import DatasetHeader, create_row_dataset, row_datasets, write_header
 
 
@@ -32,11 +33,24 @@ def concat_files(sources: Iterable[str | os.PathLike], out: str | os.PathLike, h
             except OSError as e:
                 raise DatasetError(f"{s}: not a readable HDF5 file ({describe_os_error(e)})") from None
         with write_errors(out, resumable=resumable):
+            _check_room(sources, out, resumable)
             _concat(sources, handles, out, tmp, header, attrs)
     finally:
         for h in handles:
             h.close()
     return out
+
+
+def _check_room(sources: list[Path], out: Path, resumable: bool) -> None:
+    """Refuse to start when the folder cannot hold the result: libhdf5 may crash (a segmentation
+    fault) instead of raising when it meets a full disk. Chunks are copied compressed, so the output
+    is about the sum of the sources."""
+    need = sum(s.stat().st_size for s in sources) + (1 << 20)
+    free = shutil.disk_usage(out.parent).free
+    if free < need:
+        hint = "; the committed rows are kept, run again with --resume when there is room" if resumable else ""
+        reason = f"no space left on the device: about {need / 2**20:.1f} MiB needed, {free / 2**20:.1f} MiB free"
+        raise OutputError(f"{out}: cannot write ({reason}){hint}", reason)
 
 
 def _concat(sources: list[Path], handles: list[h5py.File], out: Path, tmp: Path, header: DatasetHeader,

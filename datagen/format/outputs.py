@@ -32,7 +32,15 @@ LEFTOVER_PATTERNS = (".{name}.tmp-*", ".{name}.tmp.png", ".{name}.import-*", ".{
 
 
 class OutputError(DatagenError):
-    """An output location that cannot be written, or a write that failed (disk full, read-only, ...)."""
+    """An output location that cannot be written, or a write that failed (disk full, read-only, ...).
+
+    ``reason`` is the short cause of a failed write ("no space left on the device"), so a caller that
+    wrote through temporary files can name its own output instead.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class LockedError(OutputError):
@@ -112,7 +120,8 @@ def write_errors(path: str | os.PathLike, resumable: bool = False) -> Iterator[N
         yield
     except OSError as e:
         hint = "; the committed rows are kept, run again with --resume when there is room" if resumable else ""
-        raise OutputError(f"{path}: cannot write ({describe_os_error(e)}){hint}") from None
+        reason = describe_os_error(e)
+        raise OutputError(f"{path}: cannot write ({reason}){hint}", reason) from None
 
 
 # -- the lock ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ renames it when complete, so ``<out>`` is either absent or whole.
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -170,8 +171,13 @@ class DatasetWriter:
         tmp = final.with_suffix(".tmp")
         try:
             with write_errors(self.path, resumable=True):
-                with h5py.File(tmp, "w") as f:
+                # HDF5 builds the segment in memory and Python writes the bytes: libhdf5 itself never
+                # meets a full disk, which can crash it (a segmentation fault on close after ENOSPC).
+                image = io.BytesIO()
+                with h5py.File(image, "w") as f:
                     write_rows(f, batch, self._fields, self._s, self.header.image_compression)
+                with open(tmp, "wb") as fh:
+                    fh.write(image.getbuffer())
                 os.replace(tmp, final)
         except BaseException:
             self._pending, self._pending_rows = [], 0

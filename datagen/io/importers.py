@@ -33,7 +33,7 @@ from datagen.io import deepfashion, openpose
 from datagen.format import IMAGE_COMPRESSIONS, DatasetHeader, DatasetWriter, concat_files
 from datagen.errors import DatagenError
 from datagen.format.keypoint_sets import COCO18, convert_keypoints, get_keypoint_set
-from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
+from datagen.format.outputs import OutputError, OutputLock, check_output, remove_leftovers, write_errors
 from datagen.io.letterbox import letterbox_for
 
 log = logging.getLogger(__name__)
@@ -261,8 +261,14 @@ def _run(kind: str, entries: list, out: Path, header: DatasetHeader, opts: Impor
     with OutputLock(out):
         remove_leftovers(out)
         check_output(out, overwrite=opts.overwrite)  # another writer may have finished while we listed
-        with write_errors(out):
-            return _run_locked(kind, entries, out, header, opts, summary, progress)
+        try:
+            with write_errors(out):
+                return _run_locked(kind, entries, out, header, opts, summary, progress)
+        except OutputError as e:
+            if e.reason is None:
+                raise
+            # Raised on a shard in the temporary folder (gone now): the user knows the output.
+            raise OutputError(f"{out}: cannot write ({e.reason})", e.reason) from None
 
 
 def _run_locked(kind: str, entries: list, out: Path, header: DatasetHeader, opts: ImportOptions,
