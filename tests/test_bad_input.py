@@ -511,3 +511,47 @@ def test_psgan_reads_datasets_through_the_checked_reader(command, fault, tmp_pat
         errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
         assert len(errors) == 1 and named in errors[0], result.output
         assert after == before
+
+
+# -- without --strict, malformed source files are skipped and counted ----------------------------------
+
+
+def test_malformed_sources_are_skipped_and_counted_without_strict(tmp_path):
+    inputs = Inputs(tmp_path)
+    bad = {"a": _PERSON([1] * 53 + ["X"]).replace('"X"', "1e400"), "b": "[" * 100000 + "]" * 100000,
+           "c": _PERSON([1] * 53 + ["X"]).replace('"X"', "NaN"), "d": b"\xff\xfe{", "e": '{"people": ['}
+    img, kp = inputs.openpose(bad)
+    out = inputs.p("o.h5")
+    result = CliRunner().invoke(main, ["import-openpose", "--images", img, "--keypoints", kp, "-o", out,
+                                       "--workers", "1", "--min-keypoints", "1"])
+    assert result.exit_code == 0, result.output
+    assert "imported 1 rows from 6 source entries; skipped 5 (3 bad JSON, 2 NaN value)" in result.output
+    from datagen.format.validate import validate_dataset
+
+    assert validate_dataset(out) == 1
+    table, df = inputs.deepfashion([f"{_BAD}: {_Y[:-3]}1e400]: {_X}", f"{_BAD}: {'[' * 5000}{']' * 5000}: {_X}"])
+    result = CliRunner().invoke(main, ["import-deepfashion", "--csv", table, "--images", df, "-o", inputs.p("d.h5"),
+                                       "--workers", "1", "--min-keypoints", "1"])
+    assert result.exit_code == 0, result.output
+    assert "imported 1 rows from 3 source entries; skipped 2 (" in result.output
+
+
+def test_export_coco_is_strict_json(tmp_path):
+    """Missing keypoints are NaN in the dataset; the COCO file holds 0, 0, 0 for them, never NaN."""
+    from datagen.format.jsonsafe import read_json
+
+    data = Inputs(tmp_path).broken(_poke("pose/visibility", (0, slice(None)), 0))
+    with h5py.File(data, "a") as f:
+        f["pose/xy"][0] = np.nan
+    result = CliRunner().invoke(main, ["export", str(data), "--to", "coco", "-o", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    doc = read_json(tmp_path / "c" / "person_keypoints.json")  # raises on NaN / Infinity
+    assert doc["annotations"][0]["keypoints"] == [0] * 54 and doc["annotations"][0]["num_keypoints"] == 0
+
+
+def test_an_os_error_no_library_function_caught_is_still_one_line(tmp_path, monkeypatch):
+    def denied(*a, **k):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "x.h5"))
+    monkeypatch.setattr("datagen.inspect.info.dataset_summary", denied)
+    result = CliRunner().invoke(main, ["info", str(Inputs(tmp_path).rendered())])
+    assert result.exit_code == 1 and result.output == f"Error: {tmp_path / 'x.h5'}: permission denied\n"
