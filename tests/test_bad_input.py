@@ -555,3 +555,29 @@ def test_an_os_error_no_library_function_caught_is_still_one_line(tmp_path, monk
     monkeypatch.setattr("datagen.inspect.info.dataset_summary", denied)
     result = CliRunner().invoke(main, ["info", str(Inputs(tmp_path).rendered())])
     assert result.exit_code == 1 and result.output == f"Error: {tmp_path / 'x.h5'}: permission denied\n"
+
+
+def test_real_processes_keep_the_promise(tmp_path):
+    """The same promise from a real `python -m datagen.cli` process: exit status, stderr, stdout."""
+    import subprocess
+    import sys
+
+    inputs = Inputs(tmp_path)
+    bad = inputs.text("bad.h5", "not hdf5")
+    img, kp = inputs.openpose({"bad": '{"people": [{"pose_keypoints_2d": [1e400]}]}'})
+    cases = [(["info", bad], 1, "bad.h5"),
+             (["import-openpose", "--images", img, "--keypoints", kp, "-o", tmp_path / "o.h5", "--strict",
+               "--workers", "1", "--min-keypoints", "1"], 1, "bad_keypoints.json"),
+             (["render", "--seed", "-1", "-o", tmp_path / "r.h5"], 2, "--seed")]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for args, code, named in cases:
+        before = snapshot(tmp_path)
+        p = subprocess.run([sys.executable, "-m", "datagen.cli", *map(str, args)], capture_output=True, text=True,
+                           env=env, timeout=120)
+        assert p.returncode == code, p.stderr
+        assert "Traceback" not in p.stderr and p.stdout == ""
+        errors = [line for line in p.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and named in errors[0], p.stderr
+        if code == 1:
+            assert p.stderr.strip().splitlines()[-1] == errors[0]
+        assert snapshot(tmp_path) == before
