@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import click
@@ -11,7 +12,33 @@ from datagen.io.formats import EXPORT_FORMATS
 from datagen.render.engines import ENGINES
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The last line of defence of the exit-code promise (README, "Exit codes"): an OSError that no
+    library function turned into a DatagenError still ends as one ``Error:`` line naming the path."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OSError as e:
+            from datagen.format.outputs import describe_os_error
+
+            where = e.filename or "input/output"
+            raise click.ClickException(f"{where}: {describe_os_error(e)}") from None
+
+
+class _Finite(click.FloatRange):
+    """A float option that must be finite (click's FloatRange lets nan through every bound)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return value
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="psgan-toolkit")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
@@ -91,11 +118,11 @@ def _power_of_two(ctx, param, value: int) -> int:
 @main.command()
 @click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Rig file (.blend, .glb, .gltf, .vrm, .fbx). Default: the avatar in rigs/avatar.blend.")
-@click.option("--frames", type=click.IntRange(1), default=600, show_default=True,
+@click.option("--frames", type=click.IntRange(1, 10**8), default=600, show_default=True,
               help="Poses, evenly spaced over the clips played back to back; each is rendered once per costume.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("data.h5"),
               show_default=True, help="Dataset file to write (format v1).")
-@click.option("--size", type=int, default=1024, show_default=True, callback=_power_of_two,
+@click.option("--size", type=click.IntRange(1, 16384), default=1024, show_default=True, callback=_power_of_two,
               help="Image side in pixels (a power of two).")
 @click.option("--costumes", multiple=True, help="Costumes to render, comma-separated (default: all).")
 @click.option("--clips", multiple=True, help="Clips (Action names) to play, comma-separated (default: all).")
@@ -105,22 +132,22 @@ def _power_of_two(ctx, param, value: int) -> int:
               help="Anti-aliasing (workbench) or render samples (eevee, cycles). Default: the engine's.")
 @click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True,
               help="clip: a fixed camera per clip; run: one camera for everything; follow: a camera that moves smoothly.")
-@click.option("--margin", type=click.FloatRange(-0.9, 0.9), default=0.05, show_default=True,
+@click.option("--margin", type=_Finite(-0.9, 0.9), default=0.05, show_default=True,
               help="Free border as a fraction of the half image; negative frames tighter (the body may leave the image).")
-@click.option("--lens", "lens_mm", type=click.FloatRange(5, 500), default=50.0, show_default=True,
+@click.option("--lens", "lens_mm", type=_Finite(5, 500), default=50.0, show_default=True,
               help="Focal length in mm (36 mm sensor).")
-@click.option("--azimuth", type=float, default=0.0, show_default=True,
+@click.option("--azimuth", type=_Finite(), default=0.0, show_default=True,
               help="Camera direction in degrees around the character: 0 front, 90 its left side.")
-@click.option("--elevation", type=click.FloatRange(-89, 89), default=5.0, show_default=True,
+@click.option("--elevation", type=_Finite(-89, 89), default=5.0, show_default=True,
               help="Camera height angle in degrees (positive looks down).")
-@click.option("--azimuth-jitter", type=click.FloatRange(0, 180), default=0.0, show_default=True,
+@click.option("--azimuth-jitter", type=_Finite(0, 180), default=0.0, show_default=True,
               help="Random azimuth offset per clip, uniform in +-degrees (from --seed).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of every random choice.")
 @click.option("--keymap", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="JSON file mapping keypoint names to bone names (docs/rigs.md).")
 @click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="BVH motion capture to retarget onto the rig and play instead of its own clips (repeatable).")
-@click.option("--motion-fps", type=click.FloatRange(1, 1000), default=None,
+@click.option("--motion-fps", type=_Finite(1, 1000), default=None,
               help="Resample --motion clips to this frame rate (default: the rig scene's).")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Blender processes on this machine (the result does not depend on it).")
@@ -167,6 +194,9 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
     opts = RunOptions(out=out, workers=workers, shard=parse_shard(shard), resume=resume, overwrite=overwrite,
                       progress=not quiet)
     s = run_render(config, opts)
+    if s.get("complete"):
+        click.echo(f"{s['out']}: already complete ({s['rows']} rows); nothing to resume")
+        return
     resumed = f", {s['resumed_rows']} from the earlier run" if s["resumed_rows"] else ""
     click.echo(f"wrote {s['out']}{' (shard ' + s['shard'] + ')' if s['shard'] else ''}: {s['rows']} rows = "
                f"{s['poses']} poses x {s['costumes']} costumes over {len(s['clips'])} clips{resumed}; "
@@ -215,6 +245,7 @@ def _import_options(f):
                                              "slower; none is fastest and ~3x larger."),
         click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
                      help="Worker processes (0: one per CPU)."),
+        click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
     ]):
         f = opt(f)
     return f
@@ -227,10 +258,11 @@ def _import_options(f):
 @_import_options
 @click.option("--person", type=click.Choice(["best", "all"]), default="best", show_default=True,
               help="Several people in a file: the most complete, most confident one, or a row each.")
-@click.option("--min-confidence", type=click.FloatRange(0, None), default=0.0, show_default=True,
+@click.option("--min-confidence", type=_Finite(0, None), default=0.0, show_default=True,
               help="Keypoints detected with less confidence count as missing.")
 def import_openpose(images: Path, keypoints: Path, out: Path, size: int, keypoint_set: str, min_keypoints: int,
-                    strict: bool, image_compression: str, workers: int, person: str, min_confidence: float) -> None:
+                    strict: bool, image_compression: str, workers: int, overwrite: bool, person: str,
+                    min_confidence: float) -> None:
     """Import OpenPose JSON output (any version, COCO-18 or BODY_25) as a dataset (coco18 by default,
     --keypoint-set body25 keeps BODY_25's feet and mid-hip).
 
@@ -241,7 +273,8 @@ def import_openpose(images: Path, keypoints: Path, out: Path, size: int, keypoin
 
     opts = ImportOptions(size=size, keypoint_set=keypoint_set, min_keypoints=min_keypoints,
                          min_confidence=min_confidence,
-                         strict=strict, person=person, image_compression=image_compression, workers=workers)
+                         strict=strict, person=person, image_compression=image_compression, workers=workers,
+                         overwrite=overwrite)
     click.echo(run(images, keypoints, out, opts, progress=True).format())
     click.echo(f"wrote {out}")
 
@@ -256,7 +289,8 @@ def import_openpose(images: Path, keypoints: Path, out: Path, size: int, keypoin
 @click.option("--split", type=click.Choice(["train", "test", "all"]), default="all", show_default=True,
               help="Rows of this split of --partition (test = query + gallery).")
 def import_deepfashion(table: Path, images: Path, out: Path, size: int, keypoint_set: str, min_keypoints: int,
-                       strict: bool, image_compression: str, workers: int, partition: Path | None, split: str) -> None:
+                       strict: bool, image_compression: str, workers: int, overwrite: bool, partition: Path | None,
+                       split: str) -> None:
     """Import a DeepFashion In-shop keypoint table (PG2 / Deformable-GAN / Pose-Transfer) as coco18.
 
     \b
@@ -266,7 +300,7 @@ def import_deepfashion(table: Path, images: Path, out: Path, size: int, keypoint
     from datagen.io.importers import ImportOptions, import_deepfashion as run
 
     opts = ImportOptions(size=size, keypoint_set=keypoint_set, min_keypoints=min_keypoints, strict=strict,
-                         image_compression=image_compression, workers=workers)
+                         image_compression=image_compression, workers=workers, overwrite=overwrite)
     click.echo(run(table, images, out, opts, partition=partition, split=split, progress=True).format())
     click.echo(f"wrote {out}")
 

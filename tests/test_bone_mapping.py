@@ -142,7 +142,7 @@ def test_keymap_overrides_and_null_leaves_unmapped(tmp_path):
     with pytest.raises(RigError, match="JSON object"):
         load_keymap(p)
     p.write_text("{oops")
-    with pytest.raises(RigError, match="cannot read keymap"):
+    with pytest.raises(RigError, match="keymap is not valid JSON"):
         load_keymap(p)
 
 

@@ -149,7 +149,7 @@ def test_strict_stops_without_output(openpose_dirs, tmp_path):
     assert list(out.parent.iterdir()) == []  # no output, no partial, no temporary folder
     out.write_bytes(b"the earlier file")
     with pytest.raises(ImportJobError):
-        import_openpose(img, kp, out, ImportOptions(strict=True, workers=1))
+        import_openpose(img, kp, out, ImportOptions(strict=True, workers=1, overwrite=True))
     assert out.read_bytes() == b"the earlier file" and list(out.parent.iterdir()) == [out]
 
 
@@ -293,5 +293,5 @@ def test_cli_import_deepfashion(inshop, tmp_path):
     r = run("import-deepfashion", "--csv", table, "--images", root, "-o", tmp_path / "d.h5", "--workers", "1")
     assert r.exit_code == 0, r.output
     assert f"skipped {sum(a.present.sum() < 10 for a in rows)} (" in r.output
-    r = run("import-deepfashion", "--csv", table, "--images", root, "-o", tmp_path / "d.h5", "--split", "test")
+    r = run("import-deepfashion", "--csv", table, "--images", root, "-o", tmp_path / "d2.h5", "--split", "test")
     assert r.exit_code == 1 and "--split test needs --partition" in r.output

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Iterable
 
@@ -9,20 +10,51 @@ import h5py
 import numpy as np
 
 from datagen.errors import DatasetError
+from datagen.format.outputs import OutputError, describe_os_error, write_errors
 from datagen.format.schema import DatasetHeader, create_row_dataset, row_datasets, write_header
 
 
 def concat_files(sources: Iterable[str | os.PathLike], out: str | os.PathLike, header: DatasetHeader,
-                 attrs: dict | None = None) -> Path:
+                 attrs: dict | None = None, resumable: bool = False) -> Path:
     """Concatenate the rows of ``sources`` (segments or whole datasets of one layout) into ``out``.
 
     Image chunks are copied as compressed bytes (no decode/encode); ``out`` is written under a
-    temporary name and renamed when complete.
+    temporary name and renamed when complete. A failed write (disk full, ...) removes the temporary
+    and raises OutputError naming ``out`` (``resumable``: saying that ``--resume`` continues).
     """
     sources = [Path(s) for s in sources]
     out = Path(out)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    handles = [h5py.File(s, "r") for s in sources]
+    handles = []
+    try:
+        for s in sources:
+            try:
+                handles.append(h5py.File(s, "r"))
+            except OSError as e:
+                raise DatasetError(f"{s}: not a readable HDF5 file ({describe_os_error(e)})") from None
+        with write_errors(out, resumable=resumable):
+            _check_room(sources, out, resumable)
+            _concat(sources, handles, out, tmp, header, attrs)
+    finally:
+        for h in handles:
+            h.close()
+    return out
+
+
+def _check_room(sources: list[Path], out: Path, resumable: bool) -> None:
+    """Refuse to start when the folder cannot hold the result: libhdf5 may crash (a segmentation
+    fault) instead of raising when it meets a full disk. Chunks are copied compressed, so the output
+    is about the sum of the sources."""
+    need = sum(s.stat().st_size for s in sources) + (1 << 20)
+    free = shutil.disk_usage(out.parent).free
+    if free < need:
+        hint = "; the committed rows are kept, run again with --resume when there is room" if resumable else ""
+        reason = f"no space left on the device: about {need / 2**20:.1f} MiB needed, {free / 2**20:.1f} MiB free"
+        raise OutputError(f"{out}: cannot write ({reason}){hint}", reason)
+
+
+def _concat(sources: list[Path], handles: list[h5py.File], out: Path, tmp: Path, header: DatasetHeader,
+            attrs: dict | None) -> None:
     try:
         layouts = [row_datasets(h) for h in handles]
         names = sorted(layouts[0])
@@ -44,10 +76,6 @@ def concat_files(sources: Iterable[str | os.PathLike], out: str | os.PathLike, h
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    finally:
-        for h in handles:
-            h.close()
-    return out
 
 
 def _copy_chunks(dst: h5py.Dataset, srcs: list[h5py.Dataset]) -> None:

@@ -7,12 +7,12 @@ compressed bytes.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 from datagen.format.concat import concat_files
-from datagen.format.reader import open_dataset
+from datagen.format.outputs import OutputLock, check_output, remove_leftovers
+from datagen.format.reader import _is_int, open_dataset, parse_config
 from datagen.format.schema import DatasetHeader
 from datagen.errors import DatagenError
 
@@ -28,16 +28,29 @@ def merge_shards(inputs: list[Path], out: Path, *, overwrite: bool = False) -> d
     """Check and join shard files into ``out``; return a summary dict."""
     if not inputs:
         raise MergeError("no shard files given")
-    if out.exists() and not overwrite:
-        raise MergeError(f"{out}: exists (use --overwrite to replace it)")
+    out = Path(out)
     if any(Path(p).resolve() == out.resolve() for p in inputs):
         raise MergeError(f"{out}: is also an input")
+    if out.exists() and not overwrite:
+        raise MergeError(f"{out}: exists (use --overwrite to replace it)")
+    check_output(out, overwrite=overwrite)
+    with OutputLock(out):
+        remove_leftovers(out)
+        check_output(out, overwrite=overwrite)
+        return _merge(inputs, out)
+
+
+def _merge(inputs: list[Path], out: Path) -> dict:
     shards = []
     for path in inputs:
         with open_dataset(path) as ds:
             attrs = dict(ds.attrs)
             if "shard_index" not in attrs:
                 raise MergeError(f"{path}: not a shard of a datagen render run (no shard attribute)")
+            for key in ("shard_index", "shard_count", "job_start", "job_end", "jobs_total"):
+                if not _is_int(attrs.get(key)) or int(attrs[key]) < 0:
+                    raise MergeError(f"{path}: shard attribute {key} is {attrs.get(key)!r}, expected an integer >= 0")
+            ds.pose()  # finite keypoints where visible: bad rows are not copied into the merged file
             shards.append({"path": Path(path), "attrs": attrs, "costumes": ds.names("costume"),
                            "clips": ds.names("clip"), "rows": ds.n})
     first = shards[0]
@@ -72,7 +85,7 @@ def merge_shards(inputs: list[Path], out: Path, *, overwrite: bool = False) -> d
         raise MergeError(f"shards cover {end} of {first['attrs']['jobs_total']} rows")
     header = DatasetHeader(str(first["attrs"]["keypoint_set"]), int(first["attrs"]["image_size"]),
                            generator=str(first["attrs"]["generator"]),
-                           config=json.loads(first["attrs"]["config"]),
+                           config=parse_config(first["attrs"]["config"], first["path"]),
                            costume_names=first["costumes"] or None, clip_names=first["clips"] or None)
     concat_files([s["path"] for s in shards], out, header,
                  {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")})

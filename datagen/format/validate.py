@@ -30,6 +30,7 @@ def validate_dataset(path: str | os.PathLike, *, quick: bool = False, progress: 
         fail = _failer(ds)
         n, s = ds.n, ds.image_size
         kps = ds.keypoint_set
+        ds.config  # a JSON object, or DatasetError
         _check_keypoint_tables(ds, fail)
         present = {name for name in RENDERED_FIELDS + IMPORTED_FIELDS
                    if (f"masks/{s}" if name == "masks" else name) in f}
@@ -40,22 +41,12 @@ def validate_dataset(path: str | os.PathLike, *, quick: bool = False, progress: 
         if not rendered and "meta/source" not in present:
             fail("has neither the rendered datasets (/pose/xyz, /camera/...) nor /meta/source")
 
-        xy = ds.read("pose/xy")
-        vis = ds.read("pose/visibility")
         if f["pose/xy"].dtype != np.float32:
             fail(f"/pose/xy has dtype {f['pose/xy'].dtype}, expected float32")
         if f["pose/visibility"].dtype != np.uint8:
             fail(f"/pose/visibility has dtype {f['pose/visibility'].dtype}, expected uint8")
-        bad = vis > 2
-        if bad.any():
-            r, j = np.argwhere(bad)[0]
-            fail(f"/pose/visibility row {r} keypoint {kps.names[j]} is {vis[r, j]}, not 0, 1 or 2")
+        xy, vis = ds.pose()  # visibility 0..2, finite where visible
         shown = vis > 0
-        bad = shown & ~np.isfinite(xy).all(-1)
-        if bad.any():
-            r, j = np.argwhere(bad)[0]
-            fail(f"/pose/xy row {r} keypoint {kps.names[j]} is {xy[r, j].tolist()} (not finite) "
-                 f"with visibility {vis[r, j]}")
         with np.errstate(invalid="ignore"):
             bad = shown & ((xy < 0) | (xy >= s)).any(-1)
         if bad.any():
@@ -104,15 +95,19 @@ def _check_pyramid(ds: DatasetReader, rows: np.ndarray, fail, progress: bool) ->
     s = ds.image_size
     masks = f.get(f"masks/{s}")
     it = tqdm(rows, desc="pyramid", unit="img", disable=not progress, leave=False)
+    stored = {r: ds.images(r) for r in levels}
     for i in it:
-        above = f[f"images/{levels[0]}"][i][None]
+        above = stored[levels[0]][i][None]
         for r in levels[1:]:
-            level = f[f"images/{r}"][i][None]
+            level = stored[r][i][None]
             if not np.array_equal(level, downsample2x(above)):
                 fail(f"/images/{r} row {i} is not the 2x2 box average of /images/{2 * r}")
             above = level
         if masks is not None:
-            m = masks[i]
+            try:
+                m = masks[i]
+            except OSError as e:
+                fail(f"/masks/{s} cannot be read at row {i}, corrupt ({str(e).split('(')[0].strip()})")
             if not np.isin(m, (0, 255)).all():
                 fail(f"/masks/{s} row {i} has values other than 0 and 255")
 
@@ -140,12 +135,9 @@ def _check_rendered(ds: DatasetReader, xy: np.ndarray, fail) -> None:
         fail(f"/pose/visibility row {r} keypoint {ds.keypoint_set.names[j]} is behind the camera "
              f"but has visibility > 0")
     for table in ("costume", "clip"):
-        idx = ds.read(f"meta/{table}")
-        count = len(ds.names(table))
-        bad = (idx < 0) | (idx >= count)
-        if bad.any():
-            r = int(np.argwhere(bad)[0, 0])
-            fail(f"/meta/{table} row {r} is {idx[r]}, but /meta/{table}_names has {count} entries")
+        if ds.file[f"meta/{table}"].dtype.kind not in "iu":
+            fail(f"/meta/{table} has dtype {ds.file[f'meta/{table}'].dtype}, expected int32")
+        ds.meta_index(table)
     frame = ds.read("meta/frame")
     if not np.isfinite(frame).all() or (frame < 0).any():
         r = int(np.argwhere(~(np.isfinite(frame) & (frame >= 0)))[0, 0])

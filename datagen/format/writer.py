@@ -19,6 +19,8 @@ import numpy as np
 
 from datagen.errors import DatasetError
 from datagen.format.concat import concat_files
+from datagen.format.jsonsafe import loads
+from datagen.format.outputs import write_errors
 from datagen.format.pyramid import build_pyramid
 from datagen.format.schema import (REQUIRED_FIELDS, ROW_FIELDS, STR_DTYPE, DatasetHeader, create_row_dataset,
                                    row_shape, storage_name)
@@ -53,17 +55,19 @@ class DatasetWriter:
         if resume and self.partial.exists():
             self._open_partial()
         else:
-            if self.partial.exists():
-                log.warning("discarding the earlier partial run in %s (use --resume to continue it)", self.partial)
-                shutil.rmtree(self.partial)
-            self.partial.mkdir()
-            (self.partial / "header.json").write_text(header.to_json())
+            with write_errors(self.partial):
+                if self.partial.exists():
+                    log.warning("discarding the earlier partial run in %s (use --resume to continue it)",
+                                self.partial)
+                    shutil.rmtree(self.partial)
+                self.partial.mkdir()
+                (self.partial / "header.json").write_text(header.to_json())
             self.rows = 0
 
     def _open_partial(self) -> None:
         hdr = self.partial / "header.json"
         try:
-            old = json.loads(hdr.read_text())
+            old = loads(hdr.read_bytes())
         except (OSError, ValueError) as e:
             raise DatasetError(f"{hdr}: cannot resume, unreadable header ({e})") from None
         new = json.loads(self.header.to_json())
@@ -78,10 +82,14 @@ class DatasetWriter:
         for start, path in self._segments():
             if start != self.rows:
                 raise DatasetError(f"{path}: segment starts at row {start}, expected {self.rows}")
-            with h5py.File(path, "r") as f:
-                self.rows += f["pose/xy"].shape[0]
-                if self._fields is None:
-                    self._fields = self._fields_of(f)
+            try:
+                with h5py.File(path, "r") as f:
+                    self.rows += f["pose/xy"].shape[0]
+                    if self._fields is None:
+                        self._fields = self._fields_of(f)
+            except (OSError, KeyError) as e:
+                raise DatasetError(f"{path}: cannot resume, unreadable segment ({e}); delete "
+                                   f"{self.partial} or run without --resume") from None
 
     def _fields_of(self, f: h5py.File) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
         out = {}
@@ -102,7 +110,10 @@ class DatasetWriter:
     def _segments(self) -> list[tuple[int, Path]]:
         segs = []
         for p in self.partial.glob("seg-*.h5"):
-            segs.append((int(p.stem.split("-")[1]), p))
+            try:
+                segs.append((int(p.stem.split("-")[1]), p))
+            except ValueError:
+                raise DatasetError(f"{p}: not a segment this writer made; delete {self.partial}") from None
         return sorted(segs)
 
     # -- appending -------------------------------------------------------------------------------
@@ -157,11 +168,38 @@ class DatasetWriter:
         batch = {k: np.concatenate([b[k] for b in self._pending]) for k in self._pending[0]}
         final = self.partial / f"seg-{self.rows:09d}.h5"
         tmp = final.with_suffix(".tmp")
-        with h5py.File(tmp, "w") as f:
-            write_rows(f, batch, self._fields, self._s, self.header.image_compression)
-        os.replace(tmp, final)
+        try:
+            with write_errors(self.path, resumable=True):
+                self._write_segment(tmp, batch)
+                os.replace(tmp, final)
+        except BaseException:
+            self._pending, self._pending_rows = [], 0
+            tmp.unlink(missing_ok=True)
+            raise
         self.rows += self._pending_rows
         self._pending, self._pending_rows = [], 0
+
+    def _write_segment(self, tmp: Path, batch: dict[str, np.ndarray]) -> None:
+        """Write one segment file. libhdf5 can crash (a segmentation fault on close) when it meets a
+        full disk, so near a full disk the segment is built in memory and Python writes the bytes,
+        where ENOSPC is an ordinary OSError. With room to spare it writes directly, which is faster
+        (about 15% for the writer alone, measured on 256x256 rows)."""
+        raw = sum(np.asarray(v).nbytes for v in batch.values())
+        need = raw * 3 // 2 + (8 << 20)  # the pyramid adds a third; compression may add a little
+        try:
+            roomy = shutil.disk_usage(self.partial).free > 4 * need
+        except OSError:
+            roomy = False
+        if roomy:
+            with h5py.File(tmp, "w") as f:
+                write_rows(f, batch, self._fields, self._s, self.header.image_compression)
+            return
+        with h5py.File(tmp.name, "w", driver="core", backing_store=False, block_size=1 << 22) as f:
+            write_rows(f, batch, self._fields, self._s, self.header.image_compression)
+            f.flush()
+            image = f.id.get_file_image()
+        with open(tmp, "wb") as fh:
+            fh.write(image)
 
     # -- finishing -------------------------------------------------------------------------------
 
@@ -172,8 +210,8 @@ class DatasetWriter:
             raise DatasetError(f"{self.path}: no rows were written")
         sources = [p for _, p in self._segments()]
         attrs = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        concat_files(sources, self.path, self.header, attrs)
-        shutil.rmtree(self.partial)
+        concat_files(sources, self.path, self.header, attrs, resumable=True)
+        shutil.rmtree(self.partial, ignore_errors=True)
         return self.path
 
     def abort(self) -> None:

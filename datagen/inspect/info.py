@@ -38,7 +38,7 @@ def dataset_summary(path: str | os.PathLike) -> DatasetSummary:
             file_bytes=os.path.getsize(path), has_masks=ds.has(f"masks/{ds.image_size}"), visibility=frac)
         for table, dest in (("costume", out.costumes), ("clip", out.clips)):
             if ds.has(f"meta/{table}"):
-                counts = np.bincount(ds.read(f"meta/{table}"), minlength=len(ds.names(table)))
+                counts = np.bincount(ds.meta_index(table).astype(np.int64), minlength=len(ds.names(table)))
                 dest.extend(zip(ds.names(table), counts.tolist()))
         if ds.has("meta/source"):
             out.sources = len(set(ds.read("meta/source")))

@@ -10,7 +10,7 @@ from PIL import Image
 
 from datagen.format import open_dataset, parse_rows
 from datagen.format.draw import draw_skeleton, grid, resize_image
-from datagen.errors import DatagenError
+from datagen.format.outputs import check_output, write_errors
 
 
 def contact_sheet(path: str | os.PathLike, rows: str | None = None, count: int = 16, tile: int = 256,
@@ -36,11 +36,13 @@ def contact_sheet(path: str | os.PathLike, rows: str | None = None, count: int =
 
 
 def write_contact_sheet(path: str | os.PathLike, out: str | os.PathLike, **kw) -> Path:
+    out = check_output(out, overwrite=True)  # before the work: a bad output path fails at once
     sheet = contact_sheet(path, **kw)
-    out = Path(out)
-    if not out.parent.exists():
-        raise DatagenError(f"{out}: folder {out.parent} does not exist")
     tmp = out.with_name(f".{out.name}.tmp.png")
-    Image.fromarray(sheet).save(tmp)
-    os.replace(tmp, out)
+    try:
+        with write_errors(out):
+            Image.fromarray(sheet).save(tmp)
+            os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out

@@ -18,7 +18,6 @@ name is restored from the 23 In-shop categories (or the folders found on disk). 
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from datagen.errors import DatagenError
+from datagen.format import jsonsafe
 from datagen.format.keypoint_sets import COCO18
 
 CROP_WIDTH, CROP_HEIGHT = 176, 256  # the annotated crop
@@ -89,7 +89,9 @@ def parse_annotation_line(text: str, source: str = "<table>", line: int = 0) -> 
     coords = []
     for label, text in zip(("keypoints_y", "keypoints_x"), fields[1:]):
         try:
-            values = json.loads(text)
+            values = jsonsafe.loads(text)
+        except jsonsafe.NonFiniteError:
+            raise DeepFashionError(f"{where}: {label} holds NaN or infinity", "NaN value") from None
         except ValueError:
             raise DeepFashionError(f"{where}: {label} is not a list of numbers: {text.strip()[:40]!r}") from None
         if not isinstance(values, list) or len(values) != COCO18.size:

@@ -25,6 +25,7 @@ from datagen.io import openpose
 from datagen.format import DatasetReader, open_dataset
 from datagen.errors import DatagenError
 from datagen.format.keypoint_sets import KeypointSet, conversion_index, convert_keypoints, get_keypoint_set
+from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
 from datagen.io.formats import EXPORT_FORMATS
 
 COCO_FILE = "person_keypoints.json"
@@ -94,8 +95,7 @@ def read_coco(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarra
 def _prepare_target(out: Path) -> Path:
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ExportError(f"{out}: exists and is not an empty folder")
-    if not out.parent.is_dir():
-        raise ExportError(f"{out}: parent folder {out.parent} does not exist")
+    check_output(out, kind="dir")
     return out.parent / f".{out.name}.export-{os.getpid()}"
 
 
@@ -113,7 +113,8 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
         raise ExportError(f"--to must be one of {', '.join(EXPORT_FORMATS)}, not {to!r}")
     out = Path(out)
     tmp = _prepare_target(out)
-    with open_dataset(file) as reader:
+    with OutputLock(out), write_errors(out), open_dataset(file) as reader:
+        remove_leftovers(out)
         kps = get_keypoint_set(EXPORT_FORMATS[to].target_set(reader.keypoint_set.name))
         xy, vis, conf = export_pose(reader, kps.name)
         s = reader.image_size
@@ -148,7 +149,7 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
                                 "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds")},
                        "licenses": [], "images": coco_images, "annotations": coco_anns,
                        "categories": [coco_category(kps)]}
-                (tmp / COCO_FILE).write_text(json.dumps(doc))
+                (tmp / COCO_FILE).write_text(json.dumps(doc, allow_nan=False))  # NaN is not JSON
             if out.exists():
                 out.rmdir()  # empty, checked above
             os.replace(tmp, out)

@@ -33,6 +33,7 @@ from datagen.io import deepfashion, openpose
 from datagen.format import IMAGE_COMPRESSIONS, DatasetHeader, DatasetWriter, concat_files
 from datagen.errors import DatagenError
 from datagen.format.keypoint_sets import COCO18, convert_keypoints, get_keypoint_set
+from datagen.format.outputs import OutputError, OutputLock, check_output, remove_leftovers, write_errors
 from datagen.io.letterbox import letterbox_for
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class ImportOptions:
     image_compression: str = "lzf"  # of the stored images: lzf, gzip or none (datagen.format.reader)
     workers: int = 0  # worker processes; 0: one per CPU
     chunk: int = 512  # source entries per worker task (and per shard)
+    overwrite: bool = False  # replace an existing output
 
     def __post_init__(self) -> None:
         if self.size < 4 or self.size & (self.size - 1):
@@ -255,9 +257,22 @@ def _run(kind: str, entries: list, out: Path, header: DatasetHeader, opts: Impor
          summary: ImportSummary, progress: bool) -> ImportSummary:
     """Convert all entries (in worker processes when there is more than one chunk), then join the
     shards into ``out``. ``summary`` already holds what was skipped while listing the entries."""
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise ImportJobError(f"{out}: output folder {out.parent} does not exist")
+    out = check_output(out, overwrite=opts.overwrite)
+    with OutputLock(out):
+        remove_leftovers(out)
+        check_output(out, overwrite=opts.overwrite)  # another writer may have finished while we listed
+        try:
+            with write_errors(out):
+                return _run_locked(kind, entries, out, header, opts, summary, progress)
+        except OutputError as e:
+            if e.reason is None:
+                raise
+            # Raised on a shard in the temporary folder (gone now): the user knows the output.
+            raise OutputError(f"{out}: cannot write ({e.reason})", e.reason) from None
+
+
+def _run_locked(kind: str, entries: list, out: Path, header: DatasetHeader, opts: ImportOptions,
+                summary: ImportSummary, progress: bool) -> ImportSummary:
     for line in summary.problems:
         log.warning("skipped %s", line)
     chunks = [entries[i:i + opts.chunk] for i in range(0, len(entries), opts.chunk)]
@@ -297,7 +312,7 @@ def _run(kind: str, entries: list, out: Path, header: DatasetHeader, opts: Impor
 
 def _header(importer: str, opts: ImportOptions, **sources: str | None) -> DatasetHeader:
     config = {"importer": importer, **sources, **asdict(opts)}
-    unused = ("workers", "chunk") + (("person", "min_confidence") if importer == "deepfashion" else ())
+    unused = ("workers", "chunk", "overwrite") + (("person", "min_confidence") if importer == "deepfashion" else ())
     for k in unused:  # how it ran, or not about this source
         config.pop(k)
     return DatasetHeader(opts.keypoint_set, opts.size, config=config, attrs={"source_format": importer},
@@ -318,6 +333,7 @@ def import_openpose(images: str | os.PathLike, keypoints: str | os.PathLike, out
     """OpenPose ``<image>_keypoints.json`` files in ``keypoints`` with their ``<image>.<ext>`` in
     ``images`` -> the dataset ``out`` (keypoint set ``opts.keypoint_set``, coco18 by default). Returns the summary (also when rows were skipped)."""
     opts = opts or ImportOptions()
+    check_output(out, overwrite=opts.overwrite)
     images, keypoints = Path(images), Path(keypoints)
     for flag, d in (("--images", images), ("--keypoints", keypoints)):
         if not d.is_dir():
@@ -345,6 +361,7 @@ def import_deepfashion(csv: str | os.PathLike, images: str | os.PathLike, out: s
     """A DeepFashion keypoint table (``fasion-annotation-*.csv``) with the In-shop images in ``images``
     -> the dataset ``out`` (keypoint set ``opts.keypoint_set``, coco18 by default); ``partition`` (In-shop ``list_eval_partition.txt``) selects ``split``."""
     opts = opts or ImportOptions()
+    check_output(out, overwrite=opts.overwrite)
     images = Path(images)
     if not images.is_dir():
         raise ImportJobError(f"--images {images}: not a folder")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from datagen.errors import DatagenError
+from datagen.format import jsonsafe
 from datagen.format.keypoint_sets import BODY25, COCO18, KeypointSet, conversion_index, get_keypoint_set
 
 OPENPOSE_TO_FORMAT = 0.5  # add to OpenPose pixel coordinates to get format-v1 coordinates
@@ -81,9 +82,10 @@ def read_openpose(path: str | os.PathLike, keypoint_set: KeypointSet | str = COC
     except OSError as e:
         raise OpenPoseError(f"{path}: cannot read ({e.strerror or e})", "unreadable file") from None
     try:
-        # Python's json accepts the NaN/Infinity literals; parse_openpose rejects them by name.
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as e:
+        data = jsonsafe.loads(text)
+    except jsonsafe.NonFiniteError as e:
+        raise OpenPoseError(f"{path}: holds NaN or infinity ({e})", "NaN value") from None
+    except ValueError as e:
         raise OpenPoseError(f"{path}: not valid JSON, truncated or corrupt ({e})", "bad JSON") from None
     return parse_openpose(data, str(path), keypoint_set)
 

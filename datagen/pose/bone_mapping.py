@@ -13,7 +13,6 @@ lacks a keypoint is rejected with one line naming the missing keypoints and list
 """
 from __future__ import annotations
 
-import json
 import re
 import struct
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from datagen.errors import DatagenError
+from datagen.format import jsonsafe
 from datagen.format.keypoint_sets import AVATAR20
 
 
@@ -210,9 +210,11 @@ def _keymap_entry(kp: str, value: object, bones: set[str], keypoint_names: Seque
 def load_keymap(path: str | Path) -> dict[str, object]:
     """Read a --keymap JSON object (keypoint -> bone), with one-line errors."""
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as e:
-        raise RigError(f"{path}: cannot read keymap ({e})") from None
+        data = jsonsafe.read_json(path)
+    except OSError as e:
+        raise RigError(f"{path}: cannot read keymap ({e.strerror or e})") from None
+    except ValueError as e:
+        raise RigError(f"{path}: keymap is not valid JSON ({e})") from None
     if not isinstance(data, dict):
         raise RigError(f"{path}: keymap must be a JSON object mapping keypoint names to bone names")
     return data
@@ -234,7 +236,7 @@ def read_gltf_json(path: str | Path) -> dict:
     else:
         raw = data
     try:
-        return json.loads(raw)
+        return jsonsafe.loads(raw)
     except ValueError as e:
         raise RigError(f"{path}: not a glTF file ({e})") from None
 

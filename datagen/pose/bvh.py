@@ -8,6 +8,8 @@ may differ per joint (the CMU 3dsMax conversion uses Z X Y for the arms).
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,9 +154,12 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BVH:
 
     def num(tok: tuple[str, int]) -> float:
         try:
-            return float(tok[0])
+            value = float(tok[0])
         except ValueError:
             raise BVHError(f"{source}:{tok[1]}: expected a number, got {tok[0]!r}") from None
+        if not math.isfinite(value):
+            raise BVHError(f"{source}:{tok[1]}: {tok[0]!r} is not a finite number")
+        return value
 
     while i < len(toks):
         t, ln = toks[i]
@@ -233,8 +238,10 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BVH:
         frame_time = float(header["time"])
     except (KeyError, ValueError):
         raise BVHError(f"{source}:{motion_line}: MOTION needs 'Frames: N' and 'Frame Time: T'") from None
-    if frame_time <= 0:
-        raise BVHError(f"{source}:{motion_line}: Frame Time must be positive")
+    if not (math.isfinite(frame_time) and frame_time > 0):
+        raise BVHError(f"{source}:{motion_line}: Frame Time {header['time'].strip()} must be a positive number")
+    if n_frames < 1:
+        raise BVHError(f"{source}:{motion_line}: Frames {n_frames} must be at least 1")
     n_ch = sum(len(c) for c in channels)
     rows = [] if data_start is None else [r for r in rest[data_start:] if r.strip()]
     if len(rows) < n_frames:
@@ -248,5 +255,9 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BVH:
         motion = np.array(values, dtype=np.float64).reshape(n_frames, n_ch)
     except ValueError:
         raise BVHError(f"{source}: non-numeric value in MOTION data") from None
+    bad = ~np.isfinite(motion)
+    if bad.any():
+        k, c = np.argwhere(bad)[0]
+        raise BVHError(f"{source}: frame {k} channel {c} is {values[k][c]!r}, not a finite number")
     return BVH(names, np.array(parents, dtype=np.int64), np.array(offsets, dtype=np.float64), channels,
                end_sites, frame_time, motion)

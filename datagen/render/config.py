@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -62,6 +63,28 @@ class RenderConfig:
     def __post_init__(self) -> None:
         get_engine(self.engine)
         get_keypoint_set(self.keypoint_set)
+        # The library's own boundary (the CLI checks the same): a NaN here would render blank images
+        # with NaN cameras, and validate would only find out afterwards.
+        for name, lo, hi in (("margin", -0.9, 0.9), ("lens_mm", 5, 500), ("azimuth", None, None),
+                             ("elevation", -89, 89), ("azimuth_jitter", 0, 180), ("follow_sigma_s", 0, None),
+                             ("occlusion_tolerance", 0, None), ("motion_fps", 1, 1000)):
+            value = getattr(self, name)
+            if value is None and name == "motion_fps":
+                continue
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) \
+                    or (lo is not None and value < lo) or (hi is not None and value > hi):
+                span = f" in {lo}..{hi}" if lo is not None and hi is not None else f" >= {lo}" if lo is not None else ""
+                raise RenderError(f"--{name.replace('_', '-')} {value!r}: expected a finite number{span}")
+        for name, lo in (("frames", 1), ("size", 4), ("seed", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < lo:
+                raise RenderError(f"--{name} {value!r}: expected an integer >= {lo}")
+        if self.seed >= 2**63:
+            raise RenderError(f"--seed {self.seed}: expected an integer below 2**63")
+        if self.size & (self.size - 1):
+            raise RenderError(f"--size {self.size}: not a power of two")
+        if self.samples is not None and (not isinstance(self.samples, int) or self.samples < 1):
+            raise RenderError(f"--samples {self.samples!r}: expected an integer >= 1")
 
     def key(self) -> dict:
         """The settings a --resume must match (the inputs, not what the plan derived)."""

@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from datagen.format import concat_files
+from datagen.format import concat_files, open_dataset
+from datagen.pose.bvh import load_bvh
+from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan, chunk_ranges, make_plan, shard_range
 from datagen.render.rows import chunk_path, done_rows, render_chunks, render_header, shard_attrs
@@ -38,22 +40,56 @@ class RunOptions:
 
 
 def run_render(config: RenderConfig, opts: RunOptions) -> dict:
-    """Render (a shard of) the dataset into ``opts.out``; return a summary dict."""
+    """Render (a shard of) the dataset into ``opts.out``; return a summary dict (``complete``: True
+    when ``--resume`` found the output already finished by the same settings, and did nothing).
+
+    The output (``<out>`` and ``<out>.partial/``) is locked for the whole run: a second writer fails
+    at once; temporaries of a killed run are removed.
+    """
+    out = opts.out
+    if opts.workers < 1:
+        raise RenderError(f"--workers {opts.workers}: must be >= 1")
+    check_output(out, overwrite=True)
+    for motion in config.motions or []:
+        load_bvh(motion)  # a malformed or NaN clip fails here, before Blender starts or anything is written
+    with OutputLock(out):
+        remove_leftovers(out)
+        if out.exists() and not opts.overwrite:
+            if opts.resume:
+                return _finished(config, opts)
+            raise RenderError(f"{out}: exists (use --overwrite to replace it)")
+        with write_errors(out, resumable=True):
+            return _run_locked(config, opts)
+
+
+def _finished(config: RenderConfig, opts: RunOptions) -> dict:
+    """``--resume`` of a finished output: complete when it holds these settings, else an error."""
+    out = opts.out
+    run_dir = out.with_name(out.name + ".partial")
+    with open_dataset(out) as ds:
+        stored = ds.config
+        attrs = dict(ds.attrs)
+        rows = ds.n
+    for k in ("render", "keypoint_bones"):
+        stored.pop(k, None)
+    shard = attrs.get("shard")
+    want = f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard[1] > 1 else None
+    if stored != config.key() or (None if shard is None else str(shard)) != want:
+        diff = sorted(k for k in set(stored) | set(config.key()) if stored.get(k) != config.key().get(k))
+        what = ", ".join(diff) if diff else "--shard"
+        raise RenderError(f"{out}: already complete, but rendered with other settings ({what} differ); "
+                          f"use --overwrite to render again")
+    # A run killed between writing <out> and removing its work folder is complete.
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return {"out": str(out), "complete": True, "rows": rows, "shard": want}
+
+
+def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
     BlenderSession = blender_session_class()
 
     t0 = time.time()
     out = opts.out
     run_dir = out.with_name(out.name + ".partial")
-    if out.exists() and not opts.overwrite:
-        if opts.resume:
-            # A run killed between writing <out> and removing its work folder is complete.
-            shutil.rmtree(run_dir, ignore_errors=True)
-            raise RenderError(f"{out}: already complete; nothing to resume (use --overwrite to render again)")
-        raise RenderError(f"{out}: exists (use --overwrite to replace it)")
-    if not out.parent.is_dir():
-        raise RenderError(f"{out}: output folder {out.parent} does not exist")
-    if opts.workers < 1:
-        raise RenderError(f"--workers {opts.workers}: must be >= 1")
 
     # Load and check the rig before anything is written: a rejected rig leaves no file.
     session = BlenderSession(Path(config.rig), keymap=config.keymap, costumes=config.costumes,

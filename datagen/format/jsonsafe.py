@@ -1,0 +1,55 @@
+"""Strict JSON for input files: finite numbers only, bounded nesting, one ValueError for anything bad.
+
+Python's :func:`json.loads` accepts ``NaN`` and ``Infinity`` (not JSON), turns ``1e400`` into
+infinity, and raises RecursionError (not ValueError) on deeply nested arrays (100,000 ``[``).
+Every JSON file a command reads goes through :func:`loads` / :func:`read_json`, so a caller catches
+one exception.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+
+class JSONInputError(ValueError):
+    """Text that is not strict JSON, or not JSON this toolkit accepts."""
+
+
+class NonFiniteError(JSONInputError):
+    """NaN, Infinity or a number too large for a float (e.g. 1e400)."""
+
+
+def _bad_constant(name: str):
+    raise NonFiniteError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NonFiniteError(f"number {text[:40]} is out of range")
+    return value
+
+
+def loads(text: str | bytes) -> object:
+    """Parse strict JSON; raises :class:`JSONInputError` (a ValueError) with a short reason."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise JSONInputError(f"not UTF-8 text (byte {e.start})") from None
+    try:
+        return json.loads(text, parse_constant=_bad_constant, parse_float=_finite_float)
+    except JSONInputError:
+        raise
+    except RecursionError:  # the C scanner stops at the interpreter's recursion limit (~1000)
+        raise JSONInputError("nested too deeply") from None
+    except ValueError as e:
+        # e.g. "Exceeds the limit (4300 digits) for integer string conversion; use ..." : first clause
+        raise JSONInputError(str(e).splitlines()[0].split(";")[0] if str(e) else type(e).__name__) from None
+
+
+def read_json(path: str | os.PathLike) -> object:
+    """Read and parse a JSON file; OSError is left to the caller (it names the path itself)."""
+    return loads(Path(path).read_bytes())
