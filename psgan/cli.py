@@ -99,7 +99,8 @@ def train(data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_
 
 @main.command()
 @click.argument("ckpt", type=_FILE)
-@click.option("--poses", type=_FILE, required=True, help="Dataset file whose rows give the poses.")
+@click.option("--poses", type=click.Path(path_type=Path), required=True,
+              help="Poses: a dataset file (its --rows), a folder of OpenPose JSON of one video, or a .bvh clip (with --rig).")
 @click.option("--rows", default=None, help="Rows of --poses: START:STOP[:STEP] or 3,7,9 (default: all).")
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
               help="A .gif, an .mp4, a folder of PNGs, or a .png with --grid.")
@@ -111,10 +112,18 @@ def train(data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_
 @click.option("--fps", type=click.FloatRange(min=0.1), default=12.0, show_default=True)
 @click.option("--size", type=click.IntRange(0), default=0, help="Output pixels per image (0: max(resolution, 128)).")
 @click.option("--with-pose", is_flag=True, help="Show each pose's skeleton beside (grid: above) the images.")
+@click.option("--data", "train_data", type=_FILE, default=None,
+              help="Driven poses (folder, .bvh): the model's training file, whose poses set the normalisation (default: the one in the checkpoint).")
+@click.option("--smooth", is_flag=True, help="Driven poses: One-Euro filter the keypoints in time (at --fps).")
+@click.option("--rig", type=_FILE, default=None, help="--poses clip.bvh: the rig it is retargeted onto (default: the avatar).")
+@click.option("--frames", type=click.IntRange(1), default=48, show_default=True,
+              help="--poses clip.bvh: poses, evenly spaced over the clip.")
 @click.option("--device", default="cpu", show_default=True)
 def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, interpolate: int | None,
-             steps: int, grid_: int | None, fps: float, size: int, with_pose: bool, device: str) -> None:
-    """Generate images from a checkpoint's EMA generator at the poses of a dataset's rows.
+             steps: int, grid_: int | None, fps: float, size: int, with_pose: bool, train_data: Path | None,
+             smooth: bool, rig: Path | None, frames: int, device: str) -> None:
+    """Generate images from a checkpoint's EMA generator at the poses of a dataset's rows, of an
+    OpenPose video (a folder of its JSON files) or of a BVH clip (docs/animation.md).
 
     \b
     Examples:
@@ -122,6 +131,8 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
       psgan generate latest.pt --poses data.h5 --rows 0:120 -o frames/      # folder of PNGs
       psgan generate latest.pt --poses data.h5 --rows 5 --interpolate 4 -o morph.mp4
       psgan generate latest.pt --poses data.h5 --rows 0:60:10 --grid 4 -o grid.png
+      psgan generate latest.pt --poses openpose_json/ --smooth -o dance.gif --with-pose
+      psgan generate latest.pt --poses 131_01.bvh --frames 60 -o mocap.gif
     """
     from psgan import generate as gen
     from psgan.checkpoint import load_generator
@@ -132,15 +143,29 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
         raise click.UsageError("--interpolate and --grid exclude each other")
     if grid_ is None and out.suffix.lower() == ".png":
         raise PsganError(f"{out}: a .png holds a --grid; animations go to .gif, .mp4 or a folder")
-    G, _ = load_generator(ckpt, resolve_device(device))
-    src = gen.PoseSource(poses, rows)
+    if not poses.exists():
+        raise PsganError(f"{poses}: no such file or folder")
+    G, cfg = load_generator(ckpt, resolve_device(device))
+    if poses.is_dir() or poses.suffix.lower() == ".bvh":
+        from psgan import drive
+
+        if rows is not None:
+            raise click.UsageError("--rows selects rows of a dataset file, not of driven poses")
+        training = drive.TrainingPoses.read(train_data or cfg.data)
+        if poses.is_dir():
+            xy, present = drive.drive_from_openpose(poses, training, smooth=smooth, fps=fps)
+        else:
+            xy, present = drive.drive_from_bvh(poses, rig, training, frames, smooth=smooth, fps=fps)
+        src = drive.SequenceSource(xy, present, training, str(poses))
+    else:
+        src = gen.PoseSource(poses, rows)
     src.check(G)
     size = size or max(G.resolution, 128)
     if grid_:
         path = gen.write_grid(gen.grid(G, src, list(range(seed, seed + grid_)), size, with_pose), out)
     elif interpolate:
-        frames = gen.interpolate(G, src, list(range(seed, seed + interpolate)), steps, size, with_pose)
-        path = gen.write_frames(frames, out, fps)
+        frames_ = gen.interpolate(G, src, list(range(seed, seed + interpolate)), steps, size, with_pose)
+        path = gen.write_frames(frames_, out, fps)
     else:
         path = gen.write_frames(gen.animate(G, src, seed, size, with_pose), out, fps)
     click.echo(f"wrote {path}")
