@@ -118,6 +118,8 @@ def _power_of_two(ctx, param, value: int) -> int:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
 @click.option("--keymap", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="JSON file mapping keypoint names to bone names (docs/rigs.md).")
+@click.option("--keypoints", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default="avatar20",
+              show_default=True, help="Keypoint set: body joints from bones, face and foot points from kp_* empties (docs/rigs.md).")
 @click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="BVH motion capture to retarget onto the rig and play instead of its own clips (repeatable).")
 @click.option("--motion-fps", type=click.FloatRange(1, 1000), default=None,
@@ -131,8 +133,8 @@ def _power_of_two(ctx, param, value: int) -> int:
 @click.option("--list", "list_only", is_flag=True, help="Only list the rig's costumes, clips and keypoint bones.")
 def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
            engine: str, samples: int | None, framing: str, margin: float, lens_mm: float, azimuth: float,
-           elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, motions: tuple[Path, ...],
-           motion_fps: float | None, workers: int,
+           elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, keypoint_set: str,
+           motions: tuple[Path, ...], motion_fps: float | None, workers: int,
            shard: str | None, resume: bool, overwrite: bool, quiet: bool, list_only: bool) -> None:
     """Render every costume of a rig through its motion clips into a dataset with exact keypoints.
 
@@ -144,6 +146,7 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
       datagen render --frames 600 --shard 3/8 -o part3.h5     # one of 8 cluster jobs; then datagen merge
       datagen render --rig robot.glb --list                   # costumes, clips, keypoint bones
       datagen render --motion 131_01.bvh --frames 100         # mocap retargeted onto the avatar
+      datagen render --keypoints body25 --frames 600 -o body25.h5  # OpenPose's BODY_25 points
     """
     from datagen.pose.bone_mapping import load_keymap
     from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, run_render
@@ -153,12 +156,12 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
     if not rig_path.is_file():
         raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
     if list_only:
-        click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None))
+        click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None, keypoint_set))
         return
     config = RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
                           costumes=_names(costumes), clips=_names(clips), engine=engine, samples=samples,
                           framing=framing, margin=margin, lens_mm=lens_mm, azimuth=azimuth, elevation=elevation,
-                          azimuth_jitter=azimuth_jitter, seed=seed,
+                          azimuth_jitter=azimuth_jitter, seed=seed, keypoint_set=keypoint_set,
                           keymap=load_keymap(keymap) if keymap else None,
                           motions=[str(m) for m in motions] or None,
                           motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps)

@@ -68,7 +68,7 @@ _CENTRE_TOKENS = {"c", "m", "mid", "center", "centre"}
 _TOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 FALLBACKS = {"Hand": ("LowerArm", "tail"), "Toes": ("Foot", "tail")}
-VRM_KEYPOINTS = {k[0].lower() + k[1:]: k for k in AVATAR20.names}  # "leftUpperArm" -> "LeftUpperArm"
+VRM_KEYPOINTS = {k[0].lower() + k[1:]: k for k in (*AVATAR20.names, "LeftEye", "RightEye")}  # "leftUpperArm" -> "LeftUpperArm"
 
 
 @dataclass(frozen=True)
@@ -162,8 +162,10 @@ def _by_name_rules(bones: Sequence[str], parents: Mapping[str, str | None]) -> d
 
 def map_bones(bones: Sequence[str], parents: Mapping[str, str | None] | None = None, *,
               humanoid: Mapping[str, str] | None = None, keymap: Mapping[str, object] | None = None,
-              rig: str = "rig", keypoint_names: Sequence[str] = AVATAR20.names) -> dict[str, JointSource | None]:
-    """Map every keypoint to a bone end, or raise RigError naming what is missing.
+              rig: str = "rig", keypoint_names: Sequence[str] = AVATAR20.names,
+              strict: bool = True) -> dict[str, JointSource | None]:
+    """Map every keypoint to a bone end, or raise RigError naming what is missing (``strict=False``:
+    leave the missing ones out; the caller decides what it needs).
 
     bones: the armature's bone names; parents: bone -> parent bone (None at the root);
     humanoid: keypoint -> bone from a VRM humanoid table; keymap: a --keymap override (keypoint ->
@@ -185,6 +187,8 @@ def map_bones(bones: Sequence[str], parents: Mapping[str, str | None] | None = N
     for kp, value in (keymap or {}).items():
         out[kp] = _keymap_entry(kp, value, bone_set, keypoint_names)
     missing = [k for k in keypoint_names if k not in out]
+    if not strict:
+        return {k: out[k] for k in keypoint_names if k in out}
     if missing:
         raise RigError(f"{rig}: cannot map keypoints {', '.join(missing)} to bones; the rig's bones are "
                        f"{', '.join(bones) or '(none)'}; give --keymap map.json (docs/rigs.md)")

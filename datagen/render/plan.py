@@ -121,10 +121,12 @@ def make_plan(session, config: RenderConfig) -> Plan:
     n = config.frames
     clip, t = sample_poses([c.duration for c in clips], n)
     frame = np.array([clips[a].start for a in clip]) + t
-    names = get_keypoint_set(config.keypoint_set).names
+    kps = get_keypoint_set(config.keypoint_set)
+    names = kps.names
     rest = session.rest_keypoints()
-    left = [i for i, k in enumerate(names) if k.startswith("Left") and session.mapped[i]]
-    right = [names.index("Right" + names[i][4:]) for i in left]
+    left = [i for i, lm in enumerate(kps.landmarks) if lm.startswith("left_") and session.mapped[i]
+            and session.mapped[kps.flip[i]]]
+    right = [kps.flip[i] for i in left]
     front = projection.character_front(rest[left], rest[right])
     height = float(np.ptp(rest[np.isfinite(rest).all(1), 2])) or 1.0
 
