@@ -176,6 +176,51 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
 
 
 @main.command()
+@click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Rig file (default: the avatar in rigs/avatar.blend).")
+@click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="BVH motion capture retargeted onto the rig, played instead of its own clips (repeatable).")
+@click.option("--clips", multiple=True, help="Clips (Action names) to play, comma-separated (default: all).")
+@click.option("--keypoints", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default="avatar20",
+              show_default=True, help="Keypoint set (docs/rigs.md).")
+@click.option("--frames", type=click.IntRange(1), default=600, show_default=True,
+              help="Poses, evenly spaced over the clips played back to back.")
+@click.option("--size", type=int, default=1024, show_default=True, callback=_power_of_two,
+              help="Side of the (unrendered) image the keypoints are projected into.")
+@click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True)
+@click.option("--azimuth", type=float, default=0.0, show_default=True)
+@click.option("--elevation", type=click.FloatRange(-89, 89), default=5.0, show_default=True)
+@click.option("--motion-fps", type=click.FloatRange(1, 1000), default=None)
+@click.option("--keymap", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("poses.h5"),
+              show_default=True, help="Pose-only dataset file (format v1 without /images).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def poses(rig: Path | None, motions: tuple[Path, ...], clips: tuple[str, ...], keypoint_set: str, frames: int,
+          size: int, framing: str, azimuth: float, elevation: float, motion_fps: float | None,
+          keymap: Path | None, out: Path, overwrite: bool) -> None:
+    """Pose-only run: keypoints, visibility, cameras and times of a rig's motion, no images (fast).
+
+    \b
+    Examples:
+      datagen poses --motion 131_01.bvh --keypoints coco18 --frames 200 -o mocap_poses.h5
+      datagen poses --clips Walk --keypoints body25 --size 256 -o walk_poses.h5
+    """
+    from datagen.pose.bone_mapping import load_keymap
+    from datagen.render import DEFAULT_RIG, RenderConfig, file_sha256
+    from datagen.render.poses import run_poses
+
+    rig_path = rig if rig is not None else DEFAULT_RIG
+    config = RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
+                          clips=_names(clips), keypoint_set=keypoint_set, framing=framing, azimuth=azimuth,
+                          elevation=elevation, keymap=load_keymap(keymap) if keymap else None,
+                          motions=[str(m) for m in motions] or None,
+                          motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps)
+    s = run_poses(config, out, overwrite=overwrite)
+    click.echo(f"wrote {s['out']}: {s['poses']} poses over {len(s['clips'])} clips in {s['seconds']:.2f} s "
+               f"({s['poses_per_s']:.0f} poses/s after loading the rig)")
+
+
+@main.command()
 @click.argument("shards", nargs=-1, required=True, type=_EXISTING_FILE)
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Dataset file to write.")

@@ -101,3 +101,12 @@ def test_bvh_without_blender_is_a_one_line_error(run, tmp_path, monkeypatch):
     r = _gen(ckpt, "--poses", SHARED_ASSETS / "motion" / "131_01.bvh", "-o", tmp_path / "m.gif")
     assert r.exit_code == 1 and "psgan-toolkit[render]" in r.output
     assert len(r.output.strip().splitlines()) == 1
+
+
+@pytest.mark.blender
+def test_a_bvh_clip_drives_the_model_through_a_pose_only_render(run, tmp_path):
+    _, ckpt = run
+    r = _gen(ckpt, "--poses", SHARED_ASSETS / "motion" / "131_01.bvh", "--frames", "6", "-o", tmp_path / "m",
+             "--size", "16", "--with-pose")
+    assert r.exit_code == 0, r.output
+    assert len(list((tmp_path / "m").iterdir())) == 6

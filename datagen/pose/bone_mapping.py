@@ -68,7 +68,8 @@ _CENTRE_TOKENS = {"c", "m", "mid", "center", "centre"}
 _TOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 FALLBACKS = {"Hand": ("LowerArm", "tail"), "Toes": ("Foot", "tail")}
-VRM_KEYPOINTS = {k[0].lower() + k[1:]: k for k in (*AVATAR20.names, "LeftEye", "RightEye")}  # "leftUpperArm" -> "LeftUpperArm"
+VRM_KEYPOINTS = {k[0].lower() + k[1:]: k for k in AVATAR20.names}  # "leftUpperArm" -> "LeftUpperArm"
+VRM_EYES = {"leftEye": "LeftEye", "rightEye": "RightEye"}  # used for face landmarks (datagen.pose.landmarks)
 
 
 @dataclass(frozen=True)
@@ -243,8 +244,9 @@ def read_gltf_json(path: str | Path) -> dict:
         raise RigError(f"{path}: not a glTF file ({e})") from None
 
 
-def vrm_humanoid(gltf: dict) -> dict[str, str]:
-    """keypoint -> glTF node name from a VRM 0.x or 1.0 humanoid table ({} when the file has none)."""
+def vrm_humanoid(gltf: dict, table: Mapping[str, str] = VRM_KEYPOINTS) -> dict[str, str]:
+    """keypoint -> glTF node name from a VRM 0.x or 1.0 humanoid table ({} when the file has none);
+    ``table`` maps VRM bone names to the names returned (:data:`VRM_EYES` for the eye bones)."""
     ext = gltf.get("extensions", {})
     nodes = gltf.get("nodes", [])
     pairs: list[tuple[str, int]] = []
@@ -256,7 +258,7 @@ def vrm_humanoid(gltf: dict) -> dict[str, str]:
             pairs.append((spec.get("bone", ""), spec.get("node", -1)))
     out = {}
     for bone, node in pairs:
-        kp = VRM_KEYPOINTS.get(bone)
+        kp = table.get(bone)
         if kp is not None and 0 <= node < len(nodes):
             out[kp] = nodes[node].get("name", f"node{node}")
     return out

@@ -188,6 +188,14 @@ class BlenderSession:
             self.depsgraph.update()
         return out
 
+    def skeleton_only(self) -> None:
+        """Leave only the armature in the depsgraph (pose-only runs): a frame change then deforms no
+        mesh, which is most of what evaluating a pose costs."""
+        for obj in self.scene.objects:
+            if obj.type == "MESH" and not obj.hide_viewport:
+                obj.hide_viewport = True
+        self.depsgraph.update()
+
     # -- views -----------------------------------------------------------------------------------
 
     def show_all_costumes(self) -> None:
