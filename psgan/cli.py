@@ -189,9 +189,14 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--sequence", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Score only the pose consistency of the animation driven by this OpenPose JSON folder or .bvh clip (docs/animation.md).")
+@click.option("--smooth", is_flag=True, help="--sequence: One-Euro smoothing, as in psgan generate.")
+@click.option("--rig", type=_FILE, default=None, help="--sequence clip.bvh: the rig (default: the avatar).")
+@click.option("--frames", type=click.IntRange(1), default=48, show_default=True, help="--sequence clip.bvh: poses.")
 def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, out: Path | None, poses: int,
           fid_images: int, diversity_poses: int, diversity_latents: int, seed: int, batch: int,
-          device: str) -> None:
+          device: str, sequence: Path | None, smooth: bool, rig: Path | None, frames: int) -> None:
     """Evaluate a checkpoint: pose consistency (PCK), FID/KID and diversity (docs/evaluation.md).
 
     \b
@@ -199,8 +204,22 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
       psgan eval runs/demo/checkpoints/latest.pt --data data.h5 -o eval.json
       psgan eval runs/psgan/checkpoints/latest.pt --data data.h5 \\
           --compare runs/nopose/checkpoints/latest.pt --posenet posenet.pt
+      psgan eval latest.pt --data data.h5 --sequence openpose_json/ --posenet posenet.pt
     """
     import json
+
+    if sequence is not None:
+        from psgan.sequence_eval import evaluate_sequence, format_sequence
+
+        res = evaluate_sequence(ckpt, data, sequence, posenet, rig=rig, frames=frames, smooth=smooth, seed=seed,
+                                batch=batch, device=device)
+        click.echo(format_sequence(res))
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            strict = json.loads(json.dumps(res), parse_constant=lambda _: None)  # NaN -> null
+            out.write_text(json.dumps(strict, indent=2) + "\n")
+            click.echo(f"wrote {out}")
+        return
 
     from psgan.evaluate import EvalConfig, evaluate_checkpoints, format_table, to_json, write_sample_sheet
 

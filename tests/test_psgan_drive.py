@@ -110,3 +110,26 @@ def test_a_bvh_clip_drives_the_model_through_a_pose_only_render(run, tmp_path):
              "--size", "16", "--with-pose")
     assert r.exit_code == 0, r.output
     assert len(list((tmp_path / "m").iterdir())) == 6
+
+
+def test_eval_scores_the_pose_consistency_of_a_driven_sequence(run, video, tmp_path):
+    import json
+
+    data, ckpt = run
+    det = tmp_path / "pn.pt"
+    r = CliRunner().invoke(main, ["posenet", "train", str(data), "-o", str(det), "--res", "16", "--steps", "3",
+                                  "--width", "4", "--batch", "4"])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "seq.json"
+    r = CliRunner().invoke(main, ["eval", str(ckpt), "--data", str(data), "--sequence", str(video),
+                                  "--posenet", str(det), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "pck@0.1" in r.output and "floor" in r.output
+    res = json.loads(out.read_text())
+    assert res["frames"] == 7 and res["resolution"] == 8
+    g = res["generated"]
+    assert 0 <= g["pck@0.05"] <= g["pck@0.1"] <= 1 and g["keypoints"] > 0
+    # the scored points are the driving points inside the frame: never more than the present ones
+    from psgan.drive import TrainingPoses, drive_from_openpose
+    _, present = drive_from_openpose(video, TrainingPoses.read(data))
+    assert g["keypoints"] <= present.sum()
