@@ -160,3 +160,23 @@ def test_a_rig_without_the_landmarks_is_refused_and_leaves_no_file(tmp_path):
     assert code == 1 and "cannot give keypoint set coco18: missing Nose, Neck, RShoulder" in text
     assert len(text.strip().splitlines()) == 1 and not out.exists()
     assert not (tmp_path / "x.h5.partial").exists()
+
+
+@pytest.mark.blender
+def test_a_rig_without_empties_uses_the_fallbacks_and_marks_them_in_the_config(tmp_path):
+    from conftest import SHARED_ASSETS
+    from datagen.format import open_dataset
+
+    out = tmp_path / "robot.h5"
+    code, text = _render("--rig", SHARED_ASSETS / "rigs" / "RobotExpressive.glb", "--keypoints", "body25",
+                         "--frames", "2", "--size", "64", "--clips", "Idle", "-o", out)
+    assert code == 0, text
+    with open_dataset(out) as ds:
+        bones = ds.config["keypoint_bones"]
+        xyz = ds.read("pose/xyz")
+    assert bones["Nose"] == "fallback: offset from bone Head" and bones["LHeel"] == "fallback: offset from bone FootL"
+    assert bones["MidHip"] == "midpoint of UpperLegL and UpperLegR" and bones["LShoulder"] == "UpperArmL"
+    assert np.isfinite(xyz).all()
+    nose, neck = xyz[:, BODY25.index("Nose")], xyz[:, BODY25.index("Neck")]
+    heel, ankle = xyz[:, BODY25.index("LHeel")], xyz[:, BODY25.index("LAnkle")]
+    assert (nose[:, 2] > neck[:, 2]).all() and (heel[:, 2] < ankle[:, 2] + 1e-6).all()  # face up, heel low
