@@ -146,17 +146,12 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
     if not poses.exists():
         raise PsganError(f"{poses}: no such file or folder")
     G, cfg = load_generator(ckpt, resolve_device(device))
-    if poses.is_dir() or poses.suffix.lower() == ".bvh":
-        from psgan import drive
+    from psgan.drive import driving_source, is_driving_input
 
+    if is_driving_input(poses):
         if rows is not None:
             raise click.UsageError("--rows selects rows of a dataset file, not of driven poses")
-        training = drive.TrainingPoses.read(train_data or cfg.data)
-        if poses.is_dir():
-            xy, present = drive.drive_from_openpose(poses, training, smooth=smooth, fps=fps)
-        else:
-            xy, present = drive.drive_from_bvh(poses, rig, training, frames, smooth=smooth, fps=fps)
-        src = drive.SequenceSource(xy, present, training, str(poses))
+        src = driving_source(poses, train_data or cfg.data, rig=rig, frames=frames, smooth=smooth, fps=fps)
     else:
         src = gen.PoseSource(poses, rows)
     src.check(G)

@@ -124,3 +124,22 @@ def drive_from_bvh(clip: str | os.PathLike, rig: str | os.PathLike | None, train
     if smooth:
         xy = one_euro(xy, present, fps)
     return xy, present
+
+
+def is_driving_input(poses: str | os.PathLike) -> bool:
+    """A folder (OpenPose JSON) or a .bvh clip, rather than a dataset file."""
+    p = Path(poses)
+    return p.is_dir() or p.suffix.lower() == ".bvh"
+
+
+def driving_source(poses: str | os.PathLike, training_file: str | os.PathLike, *, rig: str | os.PathLike | None = None,
+                   frames: int = 48, smooth: bool = False, fps: float = 30.0) -> SequenceSource:
+    """The poses of an OpenPose folder or a BVH clip, ready to animate a model trained on ``training_file``."""
+    training = TrainingPoses.read(training_file)
+    if Path(poses).is_dir():
+        xy, present = drive_from_openpose(poses, training, smooth=smooth, fps=fps)
+    elif Path(poses).suffix.lower() == ".bvh":
+        xy, present = drive_from_bvh(poses, rig, training, frames, smooth=smooth, fps=fps)
+    else:
+        raise PsganError(f"{poses}: driving poses are a folder of OpenPose JSON or a .bvh clip")
+    return SequenceSource(xy, present, training, str(poses))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from psgan.drive import SequenceSource, TrainingPoses, drive_from_bvh, drive_from_openpose
+from psgan.drive import driving_source
 from psgan.errors import PsganError
 from psgan.metrics.pck import pck, present_mask
 
@@ -30,17 +30,10 @@ def evaluate_sequence(ckpt: str | os.PathLike, data: str | os.PathLike | None, s
 
     G, cfg = load_generator(ckpt, device)
     data = Path(data or cfg.data)
-    training = TrainingPoses.read(data)
-    sequence = Path(sequence)
-    if sequence.is_dir():
-        xy, present = drive_from_openpose(sequence, training, smooth=smooth, fps=fps)
-    elif sequence.suffix.lower() == ".bvh":
-        xy, present = drive_from_bvh(sequence, rig, training, frames, smooth=smooth, fps=fps)
-    else:
-        raise PsganError(f"{sequence}: a sequence is a folder of OpenPose JSON or a .bvh clip")
-    src = SequenceSource(xy, present, training, str(sequence))
+    src = driving_source(sequence, data, rig=rig, frames=frames, smooth=smooth, fps=fps)
+    xy = np.where(src.vis.numpy()[..., None] > 0, src.xy.numpy(), np.nan)
     src.check(G)
-    t, s, r = len(xy), training.image_size, int(G.resolution)
+    t, s, r = len(xy), src.data.image_size, int(G.resolution)
     model, _, detector = get_posenet(data, posenet, r, device, progress=False)
     z = latents([seed], G.cfg.latent).repeat(t, 1)
     images = generate_images(G, src.xy, src.vis, s, z, batch)
