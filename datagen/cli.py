@@ -145,6 +145,8 @@ def _power_of_two(ctx, param, value: int) -> int:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of every random choice.")
 @click.option("--keymap", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="JSON file mapping keypoint names to bone names (docs/rigs.md).")
+@click.option("--keypoints", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default="avatar20",
+              show_default=True, help="Keypoint set: body joints from bones, face and foot points from kp_* empties (docs/rigs.md).")
 @click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="BVH motion capture to retarget onto the rig and play instead of its own clips (repeatable).")
 @click.option("--motion-fps", type=_Finite(1, 1000), default=None,
@@ -158,8 +160,8 @@ def _power_of_two(ctx, param, value: int) -> int:
 @click.option("--list", "list_only", is_flag=True, help="Only list the rig's costumes, clips and keypoint bones.")
 def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
            engine: str, samples: int | None, framing: str, margin: float, lens_mm: float, azimuth: float,
-           elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, motions: tuple[Path, ...],
-           motion_fps: float | None, workers: int,
+           elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, keypoint_set: str,
+           motions: tuple[Path, ...], motion_fps: float | None, workers: int,
            shard: str | None, resume: bool, overwrite: bool, quiet: bool, list_only: bool) -> None:
     """Render every costume of a rig through its motion clips into a dataset with exact keypoints.
 
@@ -171,6 +173,7 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
       datagen render --frames 600 --shard 3/8 -o part3.h5     # one of 8 cluster jobs; then datagen merge
       datagen render --rig robot.glb --list                   # costumes, clips, keypoint bones
       datagen render --motion 131_01.bvh --frames 100         # mocap retargeted onto the avatar
+      datagen render --keypoints body25 --frames 600 -o body25.h5  # OpenPose's BODY_25 points
     """
     from datagen.pose.bone_mapping import load_keymap
     from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, run_render
@@ -182,12 +185,12 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
     if not rig_path.is_file():
         raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
     if list_only:
-        click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None))
+        click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None, keypoint_set))
         return
     config = RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
                           costumes=_names(costumes), clips=_names(clips), engine=engine, samples=samples,
                           framing=framing, margin=margin, lens_mm=lens_mm, azimuth=azimuth, elevation=elevation,
-                          azimuth_jitter=azimuth_jitter, seed=seed,
+                          azimuth_jitter=azimuth_jitter, seed=seed, keypoint_set=keypoint_set,
                           keymap=load_keymap(keymap) if keymap else None,
                           motions=[str(m) for m in motions] or None,
                           motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps)
@@ -202,6 +205,55 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
                f"{s['poses']} poses x {s['costumes']} costumes over {len(s['clips'])} clips{resumed}; "
                f"{s['rendered']} rendered in {s['seconds']:.1f} s ({s['frames_per_s']:.2f} frames/s), "
                f"{s['bytes'] / 2**20:.1f} MiB")
+
+
+@main.command()
+@click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Rig file (default: the avatar in rigs/avatar.blend).")
+@click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="BVH motion capture retargeted onto the rig, played instead of its own clips (repeatable).")
+@click.option("--clips", multiple=True, help="Clips (Action names) to play, comma-separated (default: all).")
+@click.option("--keypoints", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default="avatar20",
+              show_default=True, help="Keypoint set (docs/rigs.md).")
+@click.option("--frames", type=click.IntRange(1, 1_000_000), default=600, show_default=True,
+              help="Poses, evenly spaced over the clips played back to back.")
+@click.option("--size", type=int, default=1024, show_default=True, callback=_power_of_two,
+              help="Side of the (unrendered) image the keypoints are projected into.")
+@click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True)
+@click.option("--azimuth", type=_Finite(), default=0.0, show_default=True)
+@click.option("--elevation", type=_Finite(-89, 89), default=5.0, show_default=True)
+@click.option("--motion-fps", type=_Finite(1, 1000), default=None)
+@click.option("--keymap", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("poses.h5"),
+              show_default=True, help="Pose-only dataset file (format v1 without /images).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def poses(rig: Path | None, motions: tuple[Path, ...], clips: tuple[str, ...], keypoint_set: str, frames: int,
+          size: int, framing: str, azimuth: float, elevation: float, motion_fps: float | None,
+          keymap: Path | None, out: Path, overwrite: bool) -> None:
+    """Pose-only run: keypoints, visibility, cameras and times of a rig's motion, no images (fast).
+
+    \b
+    Examples:
+      datagen poses --motion 131_01.bvh --keypoints coco18 --frames 200 -o mocap_poses.h5
+      datagen poses --clips Walk --keypoints body25 --size 256 -o walk_poses.h5
+    """
+    from datagen.pose.bone_mapping import load_keymap
+    from datagen.render import DEFAULT_RIG, RenderConfig, file_sha256
+    from datagen.render.config import blender_session_class
+    from datagen.render.poses import run_poses
+
+    blender_session_class()  # without the [render] extra: one line saying how to install it
+    rig_path = rig if rig is not None else DEFAULT_RIG
+    if not rig_path.is_file():
+        raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
+    config = RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
+                          clips=_names(clips), keypoint_set=keypoint_set, framing=framing, azimuth=azimuth,
+                          elevation=elevation, keymap=load_keymap(keymap) if keymap else None,
+                          motions=[str(m) for m in motions] or None,
+                          motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps)
+    s = run_poses(config, out, overwrite=overwrite)
+    click.echo(f"wrote {s['out']}: {s['poses']} poses over {len(s['clips'])} clips in {s['seconds']:.2f} s "
+               f"({s['poses_per_s']:.0f} poses/s after loading the rig)")
 
 
 @main.command()

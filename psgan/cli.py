@@ -99,7 +99,8 @@ def train(data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_
 
 @main.command()
 @click.argument("ckpt", type=_FILE)
-@click.option("--poses", type=_FILE, required=True, help="Dataset file whose rows give the poses.")
+@click.option("--poses", type=click.Path(path_type=Path), required=True,
+              help="Poses: a dataset file (its --rows), a folder of OpenPose JSON of one video, or a .bvh clip (with --rig).")
 @click.option("--rows", default=None, help="Rows of --poses: START:STOP[:STEP] or 3,7,9 (default: all).")
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
               help="A .gif, an .mp4, a folder of PNGs, or a .png with --grid.")
@@ -111,10 +112,18 @@ def train(data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_
 @click.option("--fps", type=click.FloatRange(min=0.1), default=12.0, show_default=True)
 @click.option("--size", type=click.IntRange(0), default=0, help="Output pixels per image (0: max(resolution, 128)).")
 @click.option("--with-pose", is_flag=True, help="Show each pose's skeleton beside (grid: above) the images.")
+@click.option("--data", "train_data", type=_FILE, default=None,
+              help="Driven poses (folder, .bvh): the model's training file, whose poses set the normalisation (default: the one in the checkpoint).")
+@click.option("--smooth", is_flag=True, help="Driven poses: One-Euro filter the keypoints in time (at --fps).")
+@click.option("--rig", type=_FILE, default=None, help="--poses clip.bvh: the rig it is retargeted onto (default: the avatar).")
+@click.option("--frames", type=click.IntRange(1), default=48, show_default=True,
+              help="--poses clip.bvh: poses, evenly spaced over the clip.")
 @click.option("--device", default="cpu", show_default=True)
 def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, interpolate: int | None,
-             steps: int, grid_: int | None, fps: float, size: int, with_pose: bool, device: str) -> None:
-    """Generate images from a checkpoint's EMA generator at the poses of a dataset's rows.
+             steps: int, grid_: int | None, fps: float, size: int, with_pose: bool, train_data: Path | None,
+             smooth: bool, rig: Path | None, frames: int, device: str) -> None:
+    """Generate images from a checkpoint's EMA generator at the poses of a dataset's rows, of an
+    OpenPose video (a folder of its JSON files) or of a BVH clip (docs/animation.md).
 
     \b
     Examples:
@@ -122,6 +131,8 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
       psgan generate latest.pt --poses data.h5 --rows 0:120 -o frames/      # folder of PNGs
       psgan generate latest.pt --poses data.h5 --rows 5 --interpolate 4 -o morph.mp4
       psgan generate latest.pt --poses data.h5 --rows 0:60:10 --grid 4 -o grid.png
+      psgan generate latest.pt --poses openpose_json/ --smooth -o dance.gif --with-pose
+      psgan generate latest.pt --poses 131_01.bvh --frames 60 -o mocap.gif
     """
     from psgan import generate as gen
     from psgan.checkpoint import load_generator
@@ -132,15 +143,24 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
         raise click.UsageError("--interpolate and --grid exclude each other")
     if grid_ is None and out.suffix.lower() == ".png":
         raise PsganError(f"{out}: a .png holds a --grid; animations go to .gif, .mp4 or a folder")
-    G, _ = load_generator(ckpt, resolve_device(device))
-    src = gen.PoseSource(poses, rows)
+    if not poses.exists():
+        raise PsganError(f"{poses}: no such file or folder")
+    G, cfg = load_generator(ckpt, resolve_device(device))
+    from psgan.drive import driving_source, is_driving_input
+
+    if is_driving_input(poses):
+        if rows is not None:
+            raise click.UsageError("--rows selects rows of a dataset file, not of driven poses")
+        src = driving_source(poses, train_data or cfg.data, rig=rig, frames=frames, smooth=smooth, fps=fps)
+    else:
+        src = gen.PoseSource(poses, rows)
     src.check(G)
     size = size or max(G.resolution, 128)
     if grid_:
         path = gen.write_grid(gen.grid(G, src, list(range(seed, seed + grid_)), size, with_pose), out)
     elif interpolate:
-        frames = gen.interpolate(G, src, list(range(seed, seed + interpolate)), steps, size, with_pose)
-        path = gen.write_frames(frames, out, fps)
+        frames_ = gen.interpolate(G, src, list(range(seed, seed + interpolate)), steps, size, with_pose)
+        path = gen.write_frames(frames_, out, fps)
     else:
         path = gen.write_frames(gen.animate(G, src, seed, size, with_pose), out, fps)
     click.echo(f"wrote {path}")
@@ -164,9 +184,14 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--sequence", type=click.Path(exists=True, path_type=Path), default=None,
+              help="Score only the pose consistency of the animation driven by this OpenPose JSON folder or .bvh clip (docs/animation.md).")
+@click.option("--smooth", is_flag=True, help="--sequence: One-Euro smoothing, as in psgan generate.")
+@click.option("--rig", type=_FILE, default=None, help="--sequence clip.bvh: the rig (default: the avatar).")
+@click.option("--frames", type=click.IntRange(1), default=48, show_default=True, help="--sequence clip.bvh: poses.")
 def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, out: Path | None, poses: int,
           fid_images: int, diversity_poses: int, diversity_latents: int, seed: int, batch: int,
-          device: str) -> None:
+          device: str, sequence: Path | None, smooth: bool, rig: Path | None, frames: int) -> None:
     """Evaluate a checkpoint: pose consistency (PCK), FID/KID and diversity (docs/evaluation.md).
 
     \b
@@ -174,8 +199,22 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
       psgan eval runs/demo/checkpoints/latest.pt --data data.h5 -o eval.json
       psgan eval runs/psgan/checkpoints/latest.pt --data data.h5 \\
           --compare runs/nopose/checkpoints/latest.pt --posenet posenet.pt
+      psgan eval latest.pt --data data.h5 --sequence openpose_json/ --posenet posenet.pt
     """
     import json
+
+    if sequence is not None:
+        from psgan.sequence_eval import evaluate_sequence, format_sequence
+
+        res = evaluate_sequence(ckpt, data, sequence, posenet, rig=rig, frames=frames, smooth=smooth, seed=seed,
+                                batch=batch, device=device)
+        click.echo(format_sequence(res))
+        if out:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            strict = json.loads(json.dumps(res), parse_constant=lambda _: None)  # NaN -> null
+            out.write_text(json.dumps(strict, indent=2) + "\n")
+            click.echo(f"wrote {out}")
+        return
 
     from psgan.evaluate import EvalConfig, evaluate_checkpoints, format_table, to_json, write_sample_sheet
 

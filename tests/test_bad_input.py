@@ -318,6 +318,27 @@ CASES += [
          "--motion-fps", 2),
 ]
 
+# poses (the pose-only run): the same option and input checks as render, before Blender starts
+def _poses(*extra: str):
+    return lambda i: ["poses", "--rig", _RIG(i), "-o", i.p("p.h5"), "--frames", "2", "--size", "16", *extra]
+
+
+for opt, value, code in [
+    ("--azimuth", "nan", 2), ("--azimuth", "inf", 2), ("--elevation", "nan", 2), ("--elevation", "90", 2),
+    ("--motion-fps", "nan", 2), ("--motion-fps", "0", 2), ("--frames", "0", 2), ("--frames", "ten", 2),
+    ("--size", "100", 2), ("--size", "-16", 2), ("--keypoints", "hand21", 2), ("--framing", "orbit", 2),
+]:
+    CASES.append(Case(f"poses{opt}={value}", _poses(opt, value), opt, code))
+CASES += [
+    Case("poses-rig-missing", lambda i: ["poses", "--rig", i.p("none.blend"), "-o", i.p("p.h5")], "none.blend", 2),
+    Case("poses-out-folder-missing", lambda i: _poses()(i)[:3] + ["-o", i.p("no/p.h5")], "no/p.h5"),
+    Case("poses-out-long-name", lambda i: _poses()(i)[:3] + ["-o", i.p("p" * 240 + ".h5")], "p" * 240),
+    Case("poses-out-exists", lambda i: _poses()(i)[:3] + ["-o", i.rendered("p.h5")], "p.h5"),
+    Case("poses-keymap-1e400", lambda i: _poses("--keymap", i.text("k.json", '{"Hips": 1e400}'))(i), "k.json"),
+    Case("poses-motion-nan", lambda i: _poses("--motion", i.bvh("0 0 0 nan 0 0"))(i), "clip.bvh"),
+    Case("poses-motion-not-bvh", lambda i: _poses("--motion", i.text("clip.bvh", "hello"))(i), "clip.bvh"),
+]
+
 # merge
 _MERGE_OUT = "merged.h5"
 CASES += [

@@ -14,7 +14,7 @@ import numpy as np
 from datagen.errors import DatasetError
 from datagen.format.keypoint_sets import get_keypoint_set
 from datagen.format.pyramid import pyramid_sizes
-from datagen.format.schema import FORMAT_NAME, FORMAT_VERSION, ROW_FIELDS, row_shape
+from datagen.format.schema import FORMAT_NAME, FORMAT_VERSION, POSE_ONLY_ATTR, ROW_FIELDS, row_shape
 
 
 class DatasetReader:
@@ -32,7 +32,8 @@ class DatasetReader:
         self.keypoint_set = get_keypoint_set(str(self.attrs["keypoint_set"]))
         self.image_size = int(self.attrs["image_size"])
         self.n = f["pose/xy"].shape[0]
-        self.resolutions = pyramid_sizes(self.image_size)
+        self.pose_only = bool(self.attrs.get(POSE_ONLY_ATTR, 0))
+        self.resolutions = [] if self.pose_only else pyramid_sizes(self.image_size)
         self._pose: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -69,6 +70,8 @@ class DatasetReader:
         """(N, r, r, 3) uint8 pyramid level r (default: full size), read by indexing; a corrupt chunk
         raises DatasetError naming the file, the dataset and the rows."""
         r = self.image_size if resolution is None else resolution
+        if self.pose_only:
+            raise DatasetError(f"{self.path}: is a pose-only file (datagen poses): it has no images")
         if r not in self.resolutions:
             raise DatasetError(f"{self.path}: no image level {r} (levels: {self.resolutions})")
         return RowData(self.file[f"images/{r}"], self.path)
@@ -232,7 +235,10 @@ def _check_structure(f: h5py.File, path: Path) -> None:
     if n == 0:
         fail("has no rows (/pose/xy is empty)")
     expect = {"keypoints/names": (k,), "keypoints/flip": (k,), "pose/xy": (n, k, 2), "pose/visibility": (n, k)}
-    for r in pyramid_sizes(s):
+    pose_only = bool(f.attrs.get(POSE_ONLY_ATTR, 0))
+    if pose_only and ("images" in f or "masks" in f):
+        fail("is marked pose_only but has /images or /masks")
+    for r in ([] if pose_only else pyramid_sizes(s)):
         expect[f"images/{r}"] = (n, r, r, 3)
     if f"masks/{s}" in f:
         expect[f"masks/{s}"] = (n, s, s)

@@ -39,6 +39,10 @@ REQUIRED_FIELDS = ("images", "pose/xy", "pose/visibility")
 RENDERED_FIELDS = ("masks", "pose/xyz", "camera/intrinsics", "camera/extrinsics",
                    "meta/costume", "meta/clip", "meta/frame")
 IMPORTED_FIELDS = ("meta/source",)
+# A pose-only file (``datagen poses``) has the root attribute pose_only = 1, no /images and no /masks:
+# keypoints, visibility, cameras and times only (docs/format.md, "Pose-only files").
+POSE_ONLY_ATTR = "pose_only"
+POSE_ONLY_FIELDS = ("pose/xyz", "camera/intrinsics", "camera/extrinsics", "meta/clip", "meta/frame")
 
 # Images are stored one per chunk so that reading one level never touches another. gzip level 1
 # suits rendered frames (flat colours on white); lzf is ~3x faster on photographs, where no codec

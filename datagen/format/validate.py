@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from datagen.format.reader import DatasetReader, open_dataset
-from datagen.format.schema import IMPORTED_FIELDS, RENDERED_FIELDS
+from datagen.format.schema import IMPORTED_FIELDS, POSE_ONLY_FIELDS, RENDERED_FIELDS
 from datagen.errors import DatasetError
 from datagen.render.projection import project
 from datagen.format.pyramid import downsample2x
@@ -35,7 +35,11 @@ def validate_dataset(path: str | os.PathLike, *, quick: bool = False, progress: 
         present = {name for name in RENDERED_FIELDS + IMPORTED_FIELDS
                    if (f"masks/{s}" if name == "masks" else name) in f}
         rendered = present & set(RENDERED_FIELDS)
-        if rendered and rendered != set(RENDERED_FIELDS):
+        if ds.pose_only:
+            lacking = [name for name in POSE_ONLY_FIELDS if name not in f]
+            if lacking:
+                fail(f"pose-only data lacks /{', /'.join(lacking)}")
+        elif rendered and rendered != set(RENDERED_FIELDS):
             missing = sorted(set(RENDERED_FIELDS) - rendered)
             fail(f"rendered data (has /{sorted(rendered)[0]}) lacks /{', /'.join(missing)}")
         if not rendered and "meta/source" not in present:
@@ -58,7 +62,8 @@ def validate_dataset(path: str | os.PathLike, *, quick: bool = False, progress: 
             if f[f"images/{r}"].dtype != np.uint8:
                 fail(f"/images/{r} has dtype {f[f'images/{r}'].dtype}, expected uint8")
         rows = np.linspace(0, n - 1, min(n, 64)).astype(int) if quick else np.arange(n)
-        _check_pyramid(ds, rows, fail, progress)
+        if not ds.pose_only:
+            _check_pyramid(ds, rows, fail, progress)
         if rendered:
             _check_rendered(ds, xy, fail)
         if "meta/source" in present:
@@ -135,6 +140,8 @@ def _check_rendered(ds: DatasetReader, xy: np.ndarray, fail) -> None:
         fail(f"/pose/visibility row {r} keypoint {ds.keypoint_set.names[j]} is behind the camera "
              f"but has visibility > 0")
     for table in ("costume", "clip"):
+        if f"meta/{table}" not in ds.file:  # pose-only files have no costume
+            continue
         if ds.file[f"meta/{table}"].dtype.kind not in "iu":
             fail(f"/meta/{table} has dtype {ds.file[f'meta/{table}'].dtype}, expected int32")
         ds.meta_index(table)

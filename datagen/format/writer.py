@@ -22,7 +22,7 @@ from datagen.format.concat import concat_files
 from datagen.format.jsonsafe import loads
 from datagen.format.outputs import write_errors
 from datagen.format.pyramid import build_pyramid
-from datagen.format.schema import (REQUIRED_FIELDS, ROW_FIELDS, STR_DTYPE, DatasetHeader, create_row_dataset,
+from datagen.format.schema import (POSE_ONLY_ATTR, REQUIRED_FIELDS, ROW_FIELDS, STR_DTYPE, DatasetHeader, create_row_dataset,
                                    row_shape, storage_name)
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,8 @@ class DatasetWriter:
     # -- appending -------------------------------------------------------------------------------
 
     def _check_batch(self, batch: dict[str, np.ndarray]) -> int:
-        missing = [f for f in REQUIRED_FIELDS if f not in batch]
+        required = [f for f in REQUIRED_FIELDS if not (f == "images" and self.header.attrs.get(POSE_ONLY_ATTR))]
+        missing = [f for f in required if f not in batch]
         if missing:
             raise DatasetError(f"{self.path}: rows lack {', '.join(missing)}")
         n = len(batch["pose/xy"])

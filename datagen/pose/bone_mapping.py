@@ -69,6 +69,7 @@ _TOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
 FALLBACKS = {"Hand": ("LowerArm", "tail"), "Toes": ("Foot", "tail")}
 VRM_KEYPOINTS = {k[0].lower() + k[1:]: k for k in AVATAR20.names}  # "leftUpperArm" -> "LeftUpperArm"
+VRM_EYES = {"leftEye": "LeftEye", "rightEye": "RightEye"}  # used for face landmarks (datagen.pose.landmarks)
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,10 @@ def _by_name_rules(bones: Sequence[str], parents: Mapping[str, str | None]) -> d
 
 def map_bones(bones: Sequence[str], parents: Mapping[str, str | None] | None = None, *,
               humanoid: Mapping[str, str] | None = None, keymap: Mapping[str, object] | None = None,
-              rig: str = "rig", keypoint_names: Sequence[str] = AVATAR20.names) -> dict[str, JointSource | None]:
-    """Map every keypoint to a bone end, or raise RigError naming what is missing.
+              rig: str = "rig", keypoint_names: Sequence[str] = AVATAR20.names,
+              strict: bool = True) -> dict[str, JointSource | None]:
+    """Map every keypoint to a bone end, or raise RigError naming what is missing (``strict=False``:
+    leave the missing ones out; the caller decides what it needs).
 
     bones: the armature's bone names; parents: bone -> parent bone (None at the root);
     humanoid: keypoint -> bone from a VRM humanoid table; keymap: a --keymap override (keypoint ->
@@ -185,6 +188,8 @@ def map_bones(bones: Sequence[str], parents: Mapping[str, str | None] | None = N
     for kp, value in (keymap or {}).items():
         out[kp] = _keymap_entry(kp, value, bone_set, keypoint_names)
     missing = [k for k in keypoint_names if k not in out]
+    if not strict:
+        return {k: out[k] for k in keypoint_names if k in out}
     if missing:
         raise RigError(f"{rig}: cannot map keypoints {', '.join(missing)} to bones; the rig's bones are "
                        f"{', '.join(bones) or '(none)'}; give --keymap map.json (docs/rigs.md)")
@@ -241,8 +246,9 @@ def read_gltf_json(path: str | Path) -> dict:
         raise RigError(f"{path}: not a glTF file ({e})") from None
 
 
-def vrm_humanoid(gltf: dict) -> dict[str, str]:
-    """keypoint -> glTF node name from a VRM 0.x or 1.0 humanoid table ({} when the file has none)."""
+def vrm_humanoid(gltf: dict, table: Mapping[str, str] = VRM_KEYPOINTS) -> dict[str, str]:
+    """keypoint -> glTF node name from a VRM 0.x or 1.0 humanoid table ({} when the file has none);
+    ``table`` maps VRM bone names to the names returned (:data:`VRM_EYES` for the eye bones)."""
     ext = gltf.get("extensions", {})
     nodes = gltf.get("nodes", [])
     pairs: list[tuple[str, int]] = []
@@ -254,7 +260,7 @@ def vrm_humanoid(gltf: dict) -> dict[str, str]:
             pairs.append((spec.get("bone", ""), spec.get("node", -1)))
     out = {}
     for bone, node in pairs:
-        kp = VRM_KEYPOINTS.get(bone)
+        kp = table.get(bone)
         if kp is not None and 0 <= node < len(nodes):
             out[kp] = nodes[node].get("name", f"node{node}")
     return out

@@ -115,16 +115,22 @@ class Plan:
         return cls(**meta, **arrays)
 
 
-def make_plan(session, config: RenderConfig) -> Plan:
-    """Evaluate every pose once: keypoints, framing over all costumes, cameras, joint radii."""
+def make_plan(session, config: RenderConfig, mesh_framing: bool = True) -> Plan:
+    """Evaluate every pose once: keypoints, framing over all costumes, cameras, joint radii.
+
+    ``mesh_framing=False`` (pose-only runs) frames the skeleton's bone ends instead of the meshes: no
+    mesh is evaluated per pose, so the plan costs about what the keypoints cost.
+    """
     clips = session.clips
     n = config.frames
     clip, t = sample_poses([c.duration for c in clips], n)
     frame = np.array([clips[a].start for a in clip]) + t
-    names = get_keypoint_set(config.keypoint_set).names
+    kps = get_keypoint_set(config.keypoint_set)
+    names = kps.names
     rest = session.rest_keypoints()
-    left = [i for i, k in enumerate(names) if k.startswith("Left") and session.mapped[i]]
-    right = [names.index("Right" + names[i][4:]) for i in left]
+    left = [i for i, lm in enumerate(kps.landmarks) if lm.startswith("left_") and session.mapped[i]
+            and session.mapped[kps.flip[i]]]
+    right = [kps.flip[i] for i in left]
     front = projection.character_front(rest[left], rest[right])
     height = float(np.ptp(rest[np.isfinite(rest).all(1), 2])) or 1.0
 
@@ -136,14 +142,15 @@ def make_plan(session, config: RenderConfig) -> Plan:
     # The anti-aliasing filter and the outline reach ~2 px past the geometry: keep them off the border.
     tan_frame = projection.tan_half_fov(config.lens_mm) * (1.0 - config.margin - 2 * EDGE_PAD_PX / config.size)
 
-    objects = session.framing_objects()
-    session.show_all_costumes()
+    objects = session.framing_objects() if mesh_framing else []
+    if mesh_framing:
+        session.show_all_costumes()
     xyz = np.empty((n, len(names), 3))
     bounds = np.empty((n, 4))
     for i in range(n):
         session.go_to(int(clip[i]), float(frame[i]))
         xyz[i] = session.keypoints()
-        pts = session.framing_points(objects)
+        pts = session.framing_points(objects) if mesh_framing else session.all_bone_points()
         bounds[i] = projection.frame_bounds(pts, rotations[clip[i]], tan_frame)
     fps = session.scene.render.fps / session.scene.render.fps_base
     spacing = sum(c.duration for c in clips) / n  # frames between poses

@@ -93,7 +93,8 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
 
     # Load and check the rig before anything is written: a rejected rig leaves no file.
     session = BlenderSession(Path(config.rig), keymap=config.keymap, costumes=config.costumes,
-                             clips=config.clips, motions=config.motions, motion_fps=config.motion_fps)
+                             clips=config.clips, motions=config.motions, motion_fps=config.motion_fps,
+                             keypoint_set=config.keypoint_set)
     config.keypoint_bones = {k: (str(s) if s else None) for k, s in session.mapping.items()}
     config.render = session.configure(config.engine, config.size, config.samples, config.lens_mm)
 
@@ -162,11 +163,11 @@ def _progress(total: int, initial: int, enabled: bool):
                 dynamic_ncols=True, smoothing=0.1)
 
 
-def describe_rig(rig: Path, keymap: dict | None = None) -> str:
+def describe_rig(rig: Path, keymap: dict | None = None, keypoint_set: str = "avatar20") -> str:
     """What ``--rig`` offers: costumes, clips and the bone behind each keypoint (``--list``)."""
     BlenderSession = blender_session_class()
 
-    session = BlenderSession(rig, keymap=keymap)
+    session = BlenderSession(rig, keymap=keymap, keypoint_set=keypoint_set)
     lines = [f"rig {rig}: armature {session.rig.armature.name!r}, {len(session.rig.bone_names)} bones",
              f"costumes ({len(session.costumes)}): " + ", ".join(c.name for c in session.costumes),
              f"clips ({len(session.clips)}): " + ", ".join(f"{c.name} [{c.start:g}-{c.end:g}]" for c in session.clips),

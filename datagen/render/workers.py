@@ -79,7 +79,8 @@ def worker_main(run_dir: Path, spec_path: Path) -> int:
         chunks = [tuple(c) for c in json.loads(spec_path.read_text())["chunks"]]
         plan = Plan.load(run_dir / PLAN_FILE)
         session = BlenderSession(Path(config.rig), keymap=config.keymap, costumes=config.costumes,
-                                 clips=config.clips, motions=config.motions, motion_fps=config.motion_fps)
+                                 clips=config.clips, motions=config.motions, motion_fps=config.motion_fps,
+                             keypoint_set=config.keypoint_set)
         session.configure(config.engine, config.size, config.samples, config.lens_mm)
         header = render_header(config, plan, shard_attrs(tuple(state["shard"]), plan.jobs))
         render_chunks(session, plan, header, run_dir, chunks, on_row=lambda: progress.write("row\n"))

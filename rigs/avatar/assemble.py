@@ -7,10 +7,11 @@ import logging
 
 import bpy
 import numpy as np
+from mathutils import Matrix
 
 from datagen.render.blender import assign_action, write_action
 
-from . import body, bpy_build, costumes, face, garments, motions
+from . import body, bpy_build, costumes, face, garments, landmarks, motions
 from .skeleton import BONE_NAMES
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def assemble() -> None:
         fo.data.materials.append(bpy_build.material(name, rgb))
     bpy_build.rigid_skin(fo, arm, "Head")
 
+    _landmark_empties(arm, base)
+
     parts = bpy.data.collections.new("GarmentParts")  # holds nothing itself; see costumes below
     objs = {}
     for g in garments.GARMENTS:
@@ -84,6 +87,29 @@ def assemble() -> None:
         first = first or act
     assign_action(arm, first)
     scene.frame_start, scene.frame_end = 1, int(first.frame_range[1])
+
+
+def _landmark_empties(arm: bpy.types.Object, coll: bpy.types.Collection) -> None:
+    """Empties kp_<Name> on the face and feet, parented to their bones (docs/rigs.md convention)."""
+    for name, (bone, p) in landmarks.landmark_points().items():
+        e = bpy.data.objects.new(name, None)
+        e.empty_display_type = "SPHERE"
+        e.empty_display_size = 0.01
+        coll.objects.link(e)
+        e.parent = arm
+        e.parent_type = "BONE"
+        e.parent_bone = bone
+        b = arm.data.bones[bone]
+        # A bone child hangs from the bone's tail: express p in that frame (armature at the origin).
+        tail_frame = np.array(b.matrix_local) @ _translation(0.0, b.length, 0.0)
+        e.matrix_parent_inverse = Matrix.Identity(4)
+        e.matrix_basis = Matrix((np.linalg.inv(tail_frame) @ _translation(*p)).tolist())
+
+
+def _translation(x: float, y: float, z: float) -> np.ndarray:
+    m = np.eye(4)
+    m[:3, 3] = (x, y, z)
+    return m
 
 
 def _mesh(name, v, q):
@@ -129,5 +155,12 @@ def fingerprint() -> dict:
                         keys.append((fc.data_path, fc.array_index, np.round(co.astype(float), 3).sum()))
         actions[a.name] = {"frame_range": list(a.frame_range), "curves": len(keys),
                            "checksum": round(float(sum(k[2] for k in keys)), 2)}
+    empties = {}
+    for o in sorted(bpy.data.objects, key=lambda o: o.name):
+        if o.type == "EMPTY" and o.parent_type == "BONE":
+            b = arm.data.bones[o.parent_bone]
+            rest = (np.array(b.matrix_local) @ _translation(0.0, b.length, 0.0) @ np.array(o.matrix_parent_inverse)
+                    @ np.array(o.matrix_basis))
+            empties[o.name] = {"parent_bone": o.parent_bone, "rest": np.round(rest[:3, 3], 4).tolist()}
     return {"bones": bones, "meshes": meshes, "costumes": costumes, "actions": actions,
-            "bone_names": list(BONE_NAMES)}
+            "bone_names": list(BONE_NAMES), "landmarks": empties}

@@ -19,7 +19,7 @@ from pathlib import Path
 import bpy
 from bpy_extras import anim_utils
 
-from datagen.pose.bone_mapping import RigError, read_gltf_json, vrm_humanoid
+from datagen.pose.bone_mapping import VRM_EYES, RigError, read_gltf_json, vrm_humanoid
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,8 @@ def load_rig(path: Path) -> Rig:
                 # Point bones at their children, so a bone's tail is the next joint (the Hand and
                 # Toes fallbacks use tails; glTF itself has no tails).
                 bpy.ops.import_scene.gltf(filepath=str(path), bone_heuristic="TEMPERANCE")
-                humanoid = vrm_humanoid(read_gltf_json(path))
+                gltf = read_gltf_json(path)
+                humanoid = {**vrm_humanoid(gltf), **vrm_humanoid(gltf, VRM_EYES)}
     except RuntimeError as e:
         msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         raise RigError(f"{path}: cannot load rig ({msg})") from None

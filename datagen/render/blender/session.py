@@ -13,8 +13,11 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from datagen.format.keypoint_sets import get_keypoint_set
 from datagen.render.blender import capture, rig as rigmod
+from datagen.render.blender.landmarks import KeypointEvaluator, bone_empties
 from datagen.pose.bone_mapping import JointSource, RigError, map_bones
+from datagen.pose.landmarks import LandmarkSource, eye_bones, plan_landmarks
 
 log = logging.getLogger(__name__)
 
@@ -46,24 +49,33 @@ class BlenderSession:
 
     def __init__(self, rig_path: Path, *, keymap: dict | None = None, costumes: list[str] | None = None,
                  clips: list[str] | None = None, motions: list[str] | None = None,
-                 motion_fps: float | None = None, quiet: bool = True) -> None:
+                 motion_fps: float | None = None, keypoint_set: str = "avatar20", quiet: bool = True) -> None:
         self.quiet = quiet
         with quiet_fds(quiet):
             self.rig = rigmod.load_rig(rig_path)
         arm = self.rig.armature
-        self.mapping: dict[str, JointSource | None] = map_bones(
+        kps = get_keypoint_set(keypoint_set)
+        # The avatar20 bones; complete for avatar20 itself, what the rig has for the other sets.
+        self.body_mapping: dict[str, JointSource | None] = map_bones(
             self.rig.bone_names, self.rig.bone_parents, humanoid=self.rig.humanoid, keymap=keymap,
-            rig=str(rig_path))
+            rig=str(rig_path), strict=kps.name == "avatar20")
+        if kps.name == "avatar20":
+            self.mapping: dict = dict(self.body_mapping)
+            sources = {k: LandmarkSource("joint", (j,)) if j else None for k, j in self.body_mapping.items()}
+        else:
+            sources = plan_landmarks(kps, self.body_mapping, list(bone_empties(arm)),
+                                     eye_bones(self.rig.bone_names, self.rig.humanoid), rig=str(rig_path))
+            self.mapping = dict(sources)
+        rest = {k: (np.array(arm.data.bones[j.bone].head_local), np.array(arm.data.bones[j.bone].tail_local))
+                for k, j in self.body_mapping.items() if j is not None and j.end == "head"}
+        self.evaluator = KeypointEvaluator(arm, sources, list(kps.landmarks), rest)
         if motions:
             self.rig.clips = self._add_motions(motions, motion_fps)
         self.costumes = _select(self.rig.costumes, costumes, "costume", rig_path)
         self.clips = _select(self.rig.clips, clips, "clip", rig_path)
         if not self.clips:
             raise RigError(f"{rig_path}: has no Action that animates armature {arm.name!r} (no motion clip)")
-        bones = [b.name for b in arm.pose.bones]  # the order capture.bone_ends returns
-        self._bone_index = np.array([bones.index(s.bone) if s else 0 for s in self.mapping.values()])
-        self._use_tail = np.array([bool(s and s.end == "tail") for s in self.mapping.values()])
-        self.mapped = np.array([s is not None for s in self.mapping.values()])
+        self.mapped = self.evaluator.mapped
         self.switcher = rigmod.CostumeSwitcher(self.rig)
         self.scene = self.rig.scene
         self._clip: int | None = None
@@ -77,7 +89,7 @@ class BlenderSession:
 
         scene = self.rig.scene
         fps = fps or scene.render.fps / scene.render.fps_base
-        names = [add_bvh_action(self.rig.armature, m, fps=fps, bone_map=self.mapping, assign=False).name
+        names = [add_bvh_action(self.rig.armature, m, fps=fps, bone_map=self.body_mapping, assign=False).name
                  for m in motions]
         by_name = {c.name: c for c in rigmod.find_clips(self.rig.armature)}
         return [by_name[n] for n in names]
@@ -102,10 +114,7 @@ class BlenderSession:
 
     def keypoints(self) -> np.ndarray:
         """(K, 3) world keypoints of the current evaluated pose (NaN where unmapped)."""
-        heads, tails = capture.bone_ends(self.rig.armature, self.depsgraph)
-        xyz = np.where(self._use_tail[:, None], tails[self._bone_index], heads[self._bone_index])
-        xyz[~self.mapped] = np.nan
-        return xyz
+        return self.evaluator.evaluate(self.depsgraph)
 
     def all_bone_points(self) -> np.ndarray:
         heads, tails = capture.bone_ends(self.rig.armature, self.depsgraph)
@@ -178,6 +187,14 @@ class BlenderSession:
             self.switcher.current = None
             self.depsgraph.update()
         return out
+
+    def skeleton_only(self) -> None:
+        """Leave only the armature in the depsgraph (pose-only runs): a frame change then deforms no
+        mesh, which is most of what evaluating a pose costs."""
+        for obj in self.scene.objects:
+            if obj.type == "MESH" and not obj.hide_viewport:
+                obj.hide_viewport = True
+        self.depsgraph.update()
 
     # -- views -----------------------------------------------------------------------------------
 
