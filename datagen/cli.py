@@ -61,16 +61,26 @@ def validate(file: Path, quick: bool) -> None:
 @click.option("--rows", type=str, default=None, help="Rows to show: START:STOP[:STEP] or a comma list, e.g. 0:64:8 or 0,5,9.")
 @click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True,
               help="Side of each tile in pixels.")
-@click.option("--cols", type=click.IntRange(1, 64), default=None, help="Image/pose pairs per sheet row.")
-def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols: int | None) -> None:
-    """Write a contact sheet: each image beside its pose drawn as a coloured skeleton on white.
+@click.option("--cols", type=click.IntRange(1, 64), default=None, help="Tiles per sheet row.")
+@click.option("--overlay", is_flag=True,
+              help="Draw each skeleton on its image (visible points filled, occluded hollow) instead of beside it.")
+@click.option("--clip", "clips", multiple=True, help="Only rows of these clips (comma list or repeated).")
+@click.option("--costume", "costumes", multiple=True, help="Only rows of these costumes (comma list or repeated).")
+@click.option("--no-captions", is_flag=True, help="No caption (row clip costume frame, or source) under each tile.")
+def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols: int | None, overlay: bool,
+            clips: tuple[str, ...], costumes: tuple[str, ...], no_captions: bool) -> None:
+    """Write a contact sheet: each image with its pose as a coloured skeleton, beside it or on it
+    (--overlay), captioned with its row, clip, costume and frame (or source file).
 
     \b
-    Example:  datagen preview data.h5 -o sheet.png --n 8
+    Examples:
+      datagen preview data.h5 -o sheet.png --n 8
+      datagen preview data.h5 -o walk.png --overlay --clip Walking --costume 0_default --rows 0:200
     """
     from datagen.inspect.preview import write_contact_sheet
 
-    write_contact_sheet(file, out, rows=rows, count=count, tile=size, cols=cols)
+    write_contact_sheet(file, out, rows=rows, count=count, tile=size, cols=cols, overlay=overlay,
+                        clips=_names(clips), costumes=_names(costumes), captions=not no_captions)
     click.echo(f"wrote {out}")
 
 
