@@ -84,6 +84,27 @@ def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols
     click.echo(f"wrote {out}")
 
 
+@main.command()
+@click.argument("file", type=_EXISTING_FILE)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="HTML file to write (one self-contained page).")
+@click.option("--rows", type=str, default=None, help="Rows to include: START:STOP[:STEP] or a comma list.")
+@click.option("--max", "limit", type=click.IntRange(1, 100000), default=500, show_default=True,
+              help="At most this many rows, evenly spaced over the selection.")
+@click.option("--size", type=click.IntRange(16, 1024), default=128, show_default=True, help="Thumbnail side in pixels.")
+def view(file: Path, out: Path, rows: str | None, limit: int, size: int) -> None:
+    """Write one static HTML page to browse a dataset in a browser: thumbnails with skeleton overlays
+    that can be switched off, filters by clip and costume, per-keypoint visibility, the file's config.
+
+    \b
+    Example:  datagen view data.h5 -o report.html
+    """
+    from datagen.inspect.view import write_view
+
+    path, tiles = write_view(file, out, rows=rows, limit=limit, tile=size)
+    click.echo(f"wrote {path} ({tiles} tiles)")
+
+
 # ---- render / merge (issue 3) ------------------------------------------------------------------
 
 def _names(values: tuple[str, ...]) -> list[str] | None:
