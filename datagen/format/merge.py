@@ -13,7 +13,7 @@ from pathlib import Path
 
 from datagen.format.concat import concat_files
 from datagen.format.reader import open_dataset
-from datagen.format.schema import DatasetHeader
+from datagen.format.schema import DatasetHeader, provenance, settings_only
 from datagen.errors import DatagenError
 
 
@@ -22,6 +22,10 @@ class MergeError(DatagenError):
 
 
 _SAME = ("keypoint_set", "image_size", "config", "generator", "shard_count", "jobs_total")
+
+
+def _settings(attrs: dict) -> dict:
+    return settings_only(json.loads(attrs.get("config", "{}")))
 
 
 def merge_shards(inputs: list[Path], out: Path, *, overwrite: bool = False) -> dict:
@@ -43,7 +47,9 @@ def merge_shards(inputs: list[Path], out: Path, *, overwrite: bool = False) -> d
     first = shards[0]
     for s in shards[1:]:
         for key in _SAME:
-            if str(s["attrs"].get(key)) != str(first["attrs"].get(key)):
+            same = _settings(s["attrs"]) == _settings(first["attrs"]) if key == "config" else \
+                str(s["attrs"].get(key)) == str(first["attrs"].get(key))
+            if not same:
                 raise MergeError(f"{s['path']}: {key} differs from {first['path']}'s; "
                                  f"shards of different runs cannot be merged")
         for table in ("costumes", "clips"):
@@ -72,7 +78,9 @@ def merge_shards(inputs: list[Path], out: Path, *, overwrite: bool = False) -> d
         raise MergeError(f"shards cover {end} of {first['attrs']['jobs_total']} rows")
     header = DatasetHeader(str(first["attrs"]["keypoint_set"]), int(first["attrs"]["image_size"]),
                            generator=str(first["attrs"]["generator"]),
-                           config=json.loads(first["attrs"]["config"]),
+                           config={**_settings(first["attrs"]), "provenance": {
+                               **provenance(), "shards": [json.loads(s["attrs"]["config"]).get("provenance")
+                                                          for s in shards]}},
                            costume_names=first["costumes"] or None, clip_names=first["clips"] or None)
     concat_files([s["path"] for s in shards], out, header,
                  {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
