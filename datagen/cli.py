@@ -160,11 +160,13 @@ def _power_of_two(ctx, param, value: int) -> int:
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--list", "list_only", is_flag=True, help="Only list the rig's costumes, clips and keypoint bones.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (rows, disk, warnings) and a time estimate from 3 "
+                                              "test frames, then exit without writing anything.")
 def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
            engine: str, samples: int | None, framing: str, margin: float, lens_mm: float, azimuth: float,
            elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, motions: tuple[Path, ...],
            motion_fps: float | None, workers: int,
-           shard: str | None, resume: bool, overwrite: bool, quiet: bool, list_only: bool) -> None:
+           shard: str | None, resume: bool, overwrite: bool, quiet: bool, list_only: bool, dry_run: bool) -> None:
     """Render every costume of a rig through its motion clips into a dataset with exact keypoints.
 
     \b
@@ -175,7 +177,13 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
       datagen render --frames 600 --shard 3/8 -o part3.h5     # one of 8 cluster jobs; then datagen merge
       datagen render --rig robot.glb --list                   # costumes, clips, keypoint bones
       datagen render --motion 131_01.bvh --frames 100         # mocap retargeted onto the avatar
+      datagen render --frames 600 --dry-run                   # the plan and a time estimate only
+
+    Before rendering it prints the plan (rows = poses x costumes, disk size, warnings) and, after the
+    first frames, the estimated time; Ctrl-C keeps the rendered rows for --resume.
     """
+    import sys
+
     from datagen.pose.bone_mapping import load_keymap
     from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, run_render
     from datagen.render.plan import parse_shard
@@ -194,8 +202,16 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
                           motions=[str(m) for m in motions] or None,
                           motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps)
     opts = RunOptions(out=out, workers=workers, shard=parse_shard(shard), resume=resume, overwrite=overwrite,
-                      progress=not quiet)
-    s = run_render(config, opts)
+                      progress=not quiet, dry_run=dry_run, report=click.echo)
+    try:
+        s = run_render(config, opts)
+    except KeyboardInterrupt:
+        from datagen.render.estimate import interrupt_hint
+
+        click.echo("\n" + interrupt_hint(out), err=True)
+        sys.exit(130)
+    if dry_run:
+        return
     resumed = f", {s['resumed_rows']} from the earlier run" if s["resumed_rows"] else ""
     click.echo(f"wrote {s['out']}{' (shard ' + s['shard'] + ')' if s['shard'] else ''}: {s['rows']} rows = "
                f"{s['poses']} poses x {s['costumes']} costumes over {len(s['clips'])} clips{resumed}; "
