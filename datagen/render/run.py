@@ -48,7 +48,7 @@ def run_render(config: RenderConfig, opts: RunOptions) -> dict:
     t0 = time.time()
     out = opts.out
     run_dir = out.with_name(out.name + ".partial")
-    if out.exists() and not opts.overwrite:
+    if out.exists() and not opts.overwrite and not opts.dry_run:
         if opts.resume:
             # A run killed between writing <out> and removing its work folder is complete.
             shutil.rmtree(run_dir, ignore_errors=True)
