@@ -1,20 +1,23 @@
-"""Docs that run: every `datagen` command line in README.md and docs/*.md, and the Python examples of
-README.md, docs/inspecting.md and docs/training.md, run as written in a scratch folder.
+"""Docs that run: every `datagen` and `psgan` command line in README.md and docs/*.md, and the Python
+examples of README.md, docs/inspecting.md and docs/training.md, run as written in a scratch folder.
 
-Tiny sizes, by one mechanical rewrite (:func:`tiny`), so the whole file takes a minute or two:
+Tiny sizes, by one mechanical rewrite (:func:`tiny`), so the whole file takes a few minutes:
 ``--frames N`` becomes ``--frames 4`` and ``--size N`` ``--size 64`` (added to ``datagen render`` when
-absent), and a render of the default avatar without ``--costumes`` renders two of its costumes.
+absent), and a render of the default avatar without ``--costumes`` renders two of its costumes;
+``psgan train`` gets :data:`TINY_TRAIN` (16x16, 16 images a phase, tiny networks) in place of its
+size options, ``psgan posenet train`` ``--res 16 --steps 2``, ``psgan eval`` a few poses and images.
 
 The user's own files the docs name are stand-ins made from the shared assets (../shared/assets/):
 ``robot.glb`` (the glTF robot), ``walk.bvh`` (the CMU BVH clip), ``photos/`` + ``json/`` (the real
 OpenPose files with generated photos of their sizes), the DeepFashion table and its ``In-shop/`` images,
 ``data.h5`` (a tiny render of the default avatar), ``part*.h5`` / ``part-*.h5`` (a complete set of shard
-files), ``runs/demo`` (a tiny trained run). Each command runs in a fresh folder holding them, without
-the file it writes (``-o data.h5`` starts with no data.h5).
+files), ``runs/<name>`` and ``latest.pt`` (tiny trained runs, with and without pose), ``posenet.pt``.
+Each command runs in a fresh folder holding them, without the file it writes (``-o data.h5`` starts
+with no data.h5, ``--resume`` starts from the tiny run).
 
 Not run: docs/results.md and docs/benchmarks.md (records of measured runs, reproduced by
-tests/bench/), lines of cluster job scripts (``.venv/bin/datagen`` in docs/scaling.md), and the
-``psgan`` command lines (their options are covered by tests/test_psgan_*.py).
+tests/bench/), lines of cluster job scripts (``.venv/bin/datagen`` in docs/scaling.md), and
+``torchrun`` lines (several processes; multi-process training is tests/test_psgan_ddp.py).
 """
 from __future__ import annotations
 
@@ -36,8 +39,11 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 NOT_RUN = {"results.md", "benchmarks.md"}
 PYTHON_DOCS = ["README.md", "docs/inspecting.md", "docs/training.md"]
 TWO_COSTUMES = "schoolgirl_1,sporty_1"
-TINY_TRAIN = ["--max-res", "8", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
+TINY_TRAIN = ["--max-res", "16", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
               "--fmap-max", "8", "--workers", "0", "--tick-kimg", "0.016"]
+
+TINY_EVAL = ["--poses", "4", "--fid-images", "4", "--diversity-poses", "2", "--diversity-latents", "2"]
+RUNS = {"full": [], "small": [], "demo": [], "psgan": [], "pggan": ["--no-pose"], "nopose": ["--no-pose"]}
 
 pytestmark = pytest.mark.blender
 
@@ -47,8 +53,8 @@ def shell_blocks(text: str) -> list[str]:
 
 
 def doc_commands() -> list[tuple[str, str]]:
-    """(doc name, command) for every line of a shell block that starts with `datagen ` (continuations
-    joined, comments dropped)."""
+    """(doc name, command) for every line of a shell block that starts with `datagen ` or `psgan `
+    (continuations joined, comments dropped)."""
     out = []
     for doc in DOCS:
         if doc.name in NOT_RUN:
@@ -56,7 +62,7 @@ def doc_commands() -> list[tuple[str, str]]:
         for block in shell_blocks(doc.read_text()):
             for line in block.replace("\\\n", " ").splitlines():
                 line = line.split(" #")[0].strip()
-                if line.startswith("datagen "):
+                if line.startswith(("datagen ", "psgan ")):
                     out.append((doc.relative_to(ROOT).as_posix(), line))
     return out
 
@@ -68,6 +74,14 @@ def tiny(cmd: str) -> str:
         cmd = re.sub(r"--size \d+", "--size 64", cmd) if "--size" in cmd else cmd + " --size 64"
         if "--rig" not in cmd and "--costumes" not in cmd:
             cmd += f" --costumes {TWO_COSTUMES}"
+    if cmd.startswith("psgan train"):
+        for opt in TINY_TRAIN[::2]:
+            cmd = re.sub(rf" {opt} \S+", "", cmd)
+        cmd += " " + " ".join(TINY_TRAIN)
+    if cmd.startswith("psgan posenet train"):
+        cmd = re.sub(r" --res \d+", "", cmd) + " --res 16 --steps 2"
+    if cmd.startswith("psgan eval"):
+        cmd += " " + " ".join(TINY_EVAL)
     return cmd
 
 
@@ -113,7 +127,13 @@ def inputs(tmp_path_factory) -> Path:
             "-o", d / "shards" / f"{k}.h5")
     from psgan.cli import main as psgan_main
 
-    r = CliRunner().invoke(psgan_main, ["train", str(d / "data.h5"), "-o", str(d / "runs" / "demo"), *TINY_TRAIN])
+    for name, extra in RUNS.items():
+        r = CliRunner().invoke(psgan_main, ["train", str(d / "data.h5"), "-o", str(d / "runs" / name), *TINY_TRAIN,
+                                            *extra])
+        assert r.exit_code == 0, r.output
+    shutil.copy(d / "runs" / "full" / "checkpoints" / "latest.pt", d / "latest.pt")
+    r = CliRunner().invoke(psgan_main, ["posenet", "train", str(d / "data.h5"), "-o", str(d / "posenet.pt"),
+                                        "--res", "16", "--steps", "2"])
     assert r.exit_code == 0, r.output
     return d
 
@@ -123,8 +143,12 @@ def scratch(inputs: Path, tmp_path: Path, cmd: str) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     out = written(cmd)
+    if "--resume" in cmd:
+        out = {o for o in out if not o.startswith("runs/")}  # resume continues the existing run
     for p in inputs.iterdir():
-        if p.name not in out and p.name != "shards":
+        if p.name == "runs":  # copied: --resume writes into its run
+            shutil.copytree(p, work / "runs", ignore=lambda d, names: [n for n in names if f"runs/{n}" in out])
+        elif p.name not in out and p.name != "shards":
             (work / p.name).symlink_to(p.resolve() if not p.is_symlink() else os.readlink(p),
                                        target_is_directory=p.is_dir())
     for pattern in ("part-", "part"):
