@@ -75,7 +75,7 @@ def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols
     \b
     Examples:
       datagen preview data.h5 -o sheet.png --n 8
-      datagen preview data.h5 -o walk.png --overlay --clip Walking --costume 0_default --rows 0:200
+      datagen preview data.h5 -o walk.png --overlay --clip walk --costume schoolgirl_1 --rows 0:200
     """
     from datagen.inspect.preview import write_contact_sheet
 

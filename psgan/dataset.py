@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from datagen.format import DatasetReader, open_dataset, parse_rows
+from datagen.format.meta import meta_columns
 
 
 class PoseDataset(torch.utils.data.Dataset):
@@ -38,7 +39,7 @@ class PoseDataset(torch.utils.data.Dataset):
             xy = np.nan_to_num(r.xy[self.rows].astype(np.float32)) * scale
             self.xy = torch.from_numpy(np.where((vis > 0)[..., None], xy, 0).astype(np.float32))
             self.visibility = torch.from_numpy(vis.astype(np.uint8))
-            self._meta = _meta_columns(r, self.rows)
+            self._meta = meta_columns(r, self.rows)
         self.pose_maps = pose_maps
         self._reader: DatasetReader | None = None
         self._pid = -1
@@ -67,16 +68,3 @@ class PoseDataset(torch.utils.data.Dataset):
         state = self.__dict__.copy()
         state["_reader"], state["_pid"] = None, -1
         return state
-
-
-def _meta_columns(r: DatasetReader, rows: np.ndarray) -> dict[str, list]:
-    out: dict[str, list] = {}
-    for key in ("clip", "costume"):
-        if r.has(f"meta/{key}"):
-            names, ids = r.names(key), r.read(f"meta/{key}")[rows]
-            out[key] = [names[j] if 0 <= j < len(names) else str(int(j)) for j in ids]
-    if r.has("meta/frame"):
-        out["frame"] = [float(v) for v in r.read("meta/frame")[rows]]
-    if r.has("meta/source"):
-        out["source"] = [str(v) for v in r.read("meta/source")[rows]]
-    return out

@@ -6,20 +6,7 @@ import numpy as np
 
 from datagen.errors import DatagenError
 from datagen.format import DatasetReader, parse_rows
-
-
-def row_meta(ds: DatasetReader) -> list[dict]:
-    """Per row: {"row", and "clip", "costume" (names), "frame" for rendered data or "source" for imports}."""
-    cols: dict[str, list] = {}
-    for key in ("clip", "costume"):
-        if ds.has(f"meta/{key}"):
-            names, ids = ds.names(key), ds.read(f"meta/{key}")
-            cols[key] = [names[i] if 0 <= i < len(names) else str(int(i)) for i in ids]
-    if ds.has("meta/frame"):
-        cols["frame"] = [round(float(v), 3) for v in ds.read("meta/frame")]
-    if ds.has("meta/source"):
-        cols["source"] = [str(v) for v in ds.read("meta/source")]
-    return [{"row": r, **{k: v[r] for k, v in cols.items()}} for r in range(ds.n)]
+from datagen.format.meta import row_meta  # noqa: F401  (re-exported for the inspection commands)
 
 
 def caption(meta: dict) -> str:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from datagen import __version__
 from datagen.io import openpose
 from datagen.format import DatasetReader, open_dataset
+from datagen.format.meta import meta_columns
 from datagen.errors import DatagenError
 from datagen.format.keypoint_sets import conversion_index, convert_keypoints, get_keypoint_set
 from datagen.io.coco import coco_annotation, coco_category, read_coco  # noqa: F401  (read_coco: public here too)
@@ -61,15 +62,7 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
 def image_meta(reader: DatasetReader):
     """row -> what a COCO image entry says about where the row came from: its row, and its clip, costume
     and frame (rendered data, by name) or its source file (imports)."""
-    cols = {}
-    for key in ("clip", "costume"):
-        if reader.has(f"meta/{key}"):
-            names, ids = reader.names(key), reader.read(f"meta/{key}")
-            cols[key] = [names[i] if 0 <= i < len(names) else int(i) for i in ids]
-    if reader.has("meta/frame"):
-        cols["frame"] = [float(v) for v in reader.read("meta/frame")]
-    if reader.has("meta/source"):
-        cols["source"] = [str(v) for v in reader.read("meta/source")]
+    cols = meta_columns(reader)
     return lambda row: {"row": row, **{k: v[row] for k, v in cols.items()}}
 
 
