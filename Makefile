@@ -25,8 +25,9 @@ install: $(VENV)/.installed
 
 # The browser the `datagen view` page is tested in (tests/test_view.py): Debian's chromium, driven by the
 # playwright package of the dev extra. Skips apt when it is already there.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-deps:
-	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
 
 test: install test-deps
 	$(PY) -m pytest -q
