@@ -11,7 +11,8 @@ The user's own files the docs name are stand-ins made from the shared assets (..
 ``robot.glb`` (the glTF robot), ``walk.bvh`` (the CMU BVH clip), ``photos/`` + ``json/`` (the real
 OpenPose files with generated photos of their sizes), the DeepFashion table and its ``In-shop/`` images,
 ``data.h5`` (a tiny render of the default avatar), ``part*.h5`` / ``part-*.h5`` (a complete set of shard
-files), ``runs/<name>`` and ``latest.pt`` (tiny trained runs, with and without pose), ``posenet.pt``.
+files), ``runs/<name>`` and ``latest.pt`` (tiny trained runs, with and without pose), ``posenet.pt``
+(also as ``data.posenet-16.pt``, the detector ``psgan eval`` caches beside the data).
 Each command runs in a fresh folder holding them, without the file it writes (``-o data.h5`` starts
 with no data.h5, ``--resume`` starts from the tiny run).
 
@@ -135,6 +136,8 @@ def inputs(tmp_path_factory) -> Path:
     r = CliRunner().invoke(psgan_main, ["posenet", "train", str(d / "data.h5"), "-o", str(d / "posenet.pt"),
                                         "--res", "16", "--steps", "2"])
     assert r.exit_code == 0, r.output
+    # `psgan eval` without --posenet uses the detector cached beside the data (else trains one for minutes).
+    shutil.copy(d / "posenet.pt", d / "data.posenet-16.pt")
     return d
 
 
