@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 DEMO ?= out/demo
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test test-deps bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-test: install
+# The browser the `datagen view` page is tested in (tests/test_view.py): Debian's chromium, driven by the
+# playwright package of the dev extra. Skips apt when it is already there.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-deps:
+	test -x /usr/bin/chromium || ($(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
+
+test: install test-deps
 	$(PY) -m pytest -q
 
 demo: install

@@ -88,17 +88,48 @@ def validate(file: Path, quick: bool) -> None:
 @click.option("--rows", type=str, default=None, help="Rows to show: START:STOP[:STEP] or a comma list, e.g. 0:64:8 or 0,5,9.")
 @click.option("--size", type=click.IntRange(16, 2048), default=256, show_default=True,
               help="Side of each tile in pixels.")
-@click.option("--cols", type=click.IntRange(1, 64), default=None, help="Image/pose pairs per sheet row.")
-def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols: int | None) -> None:
-    """Write a contact sheet: each image beside its pose drawn as a coloured skeleton on white.
+@click.option("--cols", type=click.IntRange(1, 64), default=None, help="Tiles per sheet row.")
+@click.option("--overlay", is_flag=True,
+              help="Draw each skeleton on its image (visible points filled, occluded hollow) instead of beside it.")
+@click.option("--clip", "clips", multiple=True, help="Only rows of these clips (comma list or repeated).")
+@click.option("--costume", "costumes", multiple=True, help="Only rows of these costumes (comma list or repeated).")
+@click.option("--no-captions", is_flag=True, help="No caption (row clip costume frame, or source) under each tile.")
+def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols: int | None, overlay: bool,
+            clips: tuple[str, ...], costumes: tuple[str, ...], no_captions: bool) -> None:
+    """Write a contact sheet: each image with its pose as a coloured skeleton, beside it or on it
+    (--overlay), captioned with its row, clip, costume and frame (or source file).
 
     \b
-    Example:  datagen preview data.h5 -o sheet.png --n 8
+    Examples:
+      datagen preview data.h5 -o sheet.png --n 8
+      datagen preview data.h5 -o walk.png --overlay --clip walk --costume schoolgirl_1 --rows 0:200
     """
     from datagen.inspect.preview import write_contact_sheet
 
-    write_contact_sheet(file, out, rows=rows, count=count, tile=size, cols=cols)
+    write_contact_sheet(file, out, rows=rows, count=count, tile=size, cols=cols, overlay=overlay,
+                        clips=_names(clips), costumes=_names(costumes), captions=not no_captions)
     click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.argument("file", type=_EXISTING_FILE)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="HTML file to write (one self-contained page).")
+@click.option("--rows", type=str, default=None, help="Rows to include: START:STOP[:STEP] or a comma list.")
+@click.option("--max", "limit", type=click.IntRange(1, 100000), default=500, show_default=True,
+              help="At most this many rows, evenly spaced over the selection.")
+@click.option("--size", type=click.IntRange(16, 1024), default=128, show_default=True, help="Thumbnail side in pixels.")
+def view(file: Path, out: Path, rows: str | None, limit: int, size: int) -> None:
+    """Write one static HTML page to browse a dataset in a browser: thumbnails with skeleton overlays
+    that can be switched off, filters by clip and costume, per-keypoint visibility, the file's config.
+
+    \b
+    Example:  datagen view data.h5 -o report.html
+    """
+    from datagen.inspect.view import write_view
+
+    path, tiles = write_view(file, out, rows=rows, limit=limit, tile=size)
+    click.echo(f"wrote {path} ({tiles} tiles)")
 
 
 # ---- render / merge ---------------------------------------------------------------------------
@@ -158,11 +189,13 @@ def _power_of_two(ctx, param, value: int) -> int:
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--list", "list_only", is_flag=True, help="Only list the rig's costumes, clips and keypoint bones.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (rows, disk, warnings) and a time estimate from 3 "
+                                              "test frames, then exit without writing anything.")
 def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
            engine: str, samples: int | None, framing: str, margin: float, lens_mm: float, azimuth: float,
            elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, keypoint_set: str,
            motions: tuple[Path, ...], motion_fps: float | None, workers: int,
-           shard: str | None, resume: bool, overwrite: bool, quiet: bool, list_only: bool) -> None:
+           shard: str | None, resume: bool, overwrite: bool, quiet: bool, list_only: bool, dry_run: bool) -> None:
     """Render every costume of a rig through its motion clips into a dataset with exact keypoints.
 
     \b
@@ -174,7 +207,13 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
       datagen render --rig robot.glb --list                   # costumes, clips, keypoint bones
       datagen render --motion 131_01.bvh --frames 100         # mocap retargeted onto the avatar
       datagen render --keypoints body25 --frames 600 -o body25.h5  # OpenPose's BODY_25 points
+      datagen render --frames 600 --dry-run                   # the plan and a time estimate only
+
+    Before rendering it prints the plan (rows = poses x costumes, disk size, warnings) and, after the
+    first frames, the estimated time; Ctrl-C keeps the rendered rows for --resume.
     """
+    import sys
+
     from datagen.pose.bone_mapping import load_keymap
     from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, run_render
     from datagen.render.config import blender_session_class
@@ -195,10 +234,18 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
                           motions=[str(m) for m in motions] or None,
                           motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps)
     opts = RunOptions(out=out, workers=workers, shard=parse_shard(shard), resume=resume, overwrite=overwrite,
-                      progress=not quiet)
-    s = run_render(config, opts)
+                      progress=not quiet, dry_run=dry_run, report=click.echo)
+    try:
+        s = run_render(config, opts)
+    except KeyboardInterrupt:
+        from datagen.render.estimate import interrupt_hint
+
+        click.echo("\n" + interrupt_hint(out), err=True)
+        sys.exit(130)
     if s.get("complete"):
         click.echo(f"{s['out']}: already complete ({s['rows']} rows); nothing to resume")
+        return
+    if dry_run:
         return
     resumed = f", {s['resumed_rows']} from the earlier run" if s["resumed_rows"] else ""
     click.echo(f"wrote {s['out']}{' (shard ' + s['shard'] + ')' if s['shard'] else ''}: {s['rows']} rows = "

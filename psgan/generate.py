@@ -41,10 +41,14 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generate_images(G: Generator, xy: torch.Tensor, visibility: torch.Tensor, image_size: int,
-                    z: torch.Tensor, batch: int = 16) -> np.ndarray:
+def generate_images(G: Generator, xy: torch.Tensor | np.ndarray, visibility: torch.Tensor | np.ndarray,
+                    image_size: int, z: torch.Tensor | np.ndarray, batch: int = 16) -> np.ndarray:
     """Images for keypoints: (N, K, 2) pixels of an S x S image + (N, K) visibility + (N, latent) z
+    (torch tensors or numpy arrays, e.g. straight from a DatasetReader; NaN keypoints count as absent)
     -> (N, r, r, 3) uint8 at ``G.resolution`` (``--no-pose`` models ignore the keypoints)."""
+    xy = torch.nan_to_num(torch.as_tensor(xy, dtype=torch.float32))
+    visibility = torch.as_tensor(visibility)
+    z = torch.as_tensor(z, dtype=torch.float32)
     dev = next(G.parameters()).device
     out = []
     for i in range(0, len(z), batch):

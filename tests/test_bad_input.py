@@ -215,10 +215,11 @@ _READERS = {
     "info": lambda i, f: ["info", f],
     "validate": lambda i, f: ["validate", f],
     "preview": lambda i, f: ["preview", f, "-o", i.p("sheet.png"), "--size", "16"],
+    "view": lambda i, f: ["view", f, "-o", i.p("page.html"), "--size", "16"],
     "export-coco": lambda i, f: ["export", f, "--to", "coco", "-o", i.p("coco")],
     "export-openpose": lambda i, f: ["export", f, "--to", "openpose", "-o", i.p("op")],
 }
-_SCOPE = {"all": list(_READERS), "meta": ["info", "validate"], "deep": ["validate", "preview", "export-coco",
+_SCOPE = {"all": list(_READERS), "meta": ["info", "validate"], "deep": ["validate", "preview", "view", "export-coco",
                                                                           "export-openpose"],
           "validate": ["validate"]}
 
@@ -245,6 +246,13 @@ CASES += [
     Case("export-missing-file", lambda i: ["export", i.p("nothere.h5"), "--to", "coco", "-o", i.p("e")],
          "nothere.h5", 2),
     Case("export-bad-format", lambda i: ["export", i.rendered(), "--to", "yaml", "-o", i.p("e")], "yaml", 2),
+    Case("view-missing-file", lambda i: ["view", i.p("nothere.h5"), "-o", i.p("v.html")], "nothere.h5", 2),
+    Case("view-out-folder-missing", lambda i: ["view", i.rendered(), "-o", i.p("no/v.html")], "no/v.html"),
+    Case("view-out-is-folder", lambda i: ["view", i.rendered(), "-o", i.root], "is a directory", 2),
+    Case("view-out-long-name", lambda i: ["view", i.rendered(), "-o", i.p("v" * 240 + ".html")], "v" * 240),
+    Case("view-rows-outside", lambda i: ["view", i.rendered(), "-o", i.p("v.html"), "--rows", "99"], "99"),
+    Case("view-rows-garbage", lambda i: ["view", i.rendered(), "-o", i.p("v.html"), "--rows", "a:b"], "a:b"),
+    Case("view-size-0", lambda i: ["view", i.rendered(), "-o", i.p("v.html"), "--size", "0"], "--size", 2),
 ]
 
 # preview options and outputs
@@ -567,7 +575,7 @@ def test_export_coco_is_strict_json(tmp_path):
     result = CliRunner().invoke(main, ["export", str(data), "--to", "coco", "-o", str(tmp_path / "c")])
     assert result.exit_code == 0, result.output
     doc = read_json(tmp_path / "c" / "person_keypoints.json")  # raises on NaN / Infinity
-    assert doc["annotations"][0]["keypoints"] == [0] * 54 and doc["annotations"][0]["num_keypoints"] == 0
+    assert doc["annotations"][0]["keypoints"] == [0] * 51 and doc["annotations"][0]["num_keypoints"] == 0  # 17 points
 
 
 def test_an_os_error_no_library_function_caught_is_still_one_line(tmp_path, monkeypatch):

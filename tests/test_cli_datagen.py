@@ -33,10 +33,10 @@ def test_validate_ok_and_broken(rendered_file):
 
 def test_preview_draws_pairs(rendered_file, tmp_path):
     out = tmp_path / "sheet.png"
-    r = run("preview", rendered_file, "-o", out, "--rows", "0,2", "--size", "32", "--cols", "2")
+    r = run("preview", rendered_file, "-o", out, "--rows", "0,2", "--size", "32", "--cols", "2", "--no-captions")
     assert r.exit_code == 0, r.output
     sheet = np.asarray(Image.open(out))
-    assert sheet.shape == (2 + 32 + 2, 4 * (32 + 2) + 2, 3)
+    assert sheet.shape == (2 + 32 + 2, 2 * (32 + 2 + 32) + 3 * 2, 3)
     pose_tile = sheet[2:34, 36:68]
     # White background with coloured (non-grey) skeleton strokes.
     assert (pose_tile == 255).all(-1).mean() > 0.5

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from conftest import write_synthetic
 from datagen.cli import main
 from datagen.format import open_dataset
+from datagen.io.coco import KEYPOINT_BOX_MARGIN
 from datagen.io.exporters import COCO_FILE, ExportError, export_dataset, read_coco
 from datagen.io.importers import ImportOptions, import_openpose, read_image
 from datagen.format.keypoint_sets import COCO18, convert_keypoints
@@ -48,14 +49,15 @@ def test_openpose_round_trip_is_exact(imported, tmp_path):
     assert np.abs(exported[ok, :2] - want).max() < 1e-4
 
 
-def test_coco_export(imported, tmp_path):
+def test_coco18_export(imported, tmp_path):
     out = tmp_path / "coco"
-    export_dataset(imported, "coco", out)
+    export_dataset(imported, "coco18", out)
     doc = json.loads((out / COCO_FILE).read_text())
     cat = doc["categories"][0]
     assert cat["keypoints"] == list(COCO18.names) and [1, 2] not in cat["skeleton"] and [2, 3] in cat["skeleton"]
     assert len(doc["images"]) == len(doc["annotations"]) == 6
-    assert doc["images"][0] == {"id": 1, "file_name": "000000.png", "width": 256, "height": 256, "source": "random.jpg"}
+    assert doc["images"][0] == {"id": 1, "file_name": "000000.png", "width": 256, "height": 256, "row": 0,
+                                "source": "random.jpg"}
     ann = doc["annotations"][0]
     names, xy, vis = read_coco(out / COCO_FILE)
     with open_dataset(imported) as ds:
@@ -63,15 +65,19 @@ def test_coco_export(imported, tmp_path):
         np.testing.assert_array_equal(xy.astype(np.float32), ds.xy)  # NaN where missing, too
         assert ann["num_keypoints"] == int((ds.visibility[0] > 0).sum())
         np.testing.assert_array_equal(read_image(out / "images" / names[3]), ds.images()[3])
+        # No masks in an import: the keypoints' box widened by the documented margin, inside the image.
         pts = ds.xy[0][ds.visibility[0] > 0].astype(np.float64) - 0.5
-        np.testing.assert_allclose(ann["bbox"], [*pts.min(0), *(pts.max(0) - pts.min(0))])
+        pad = KEYPOINT_BOX_MARGIN * (pts.max(0) - pts.min(0)).max()
+        lo, hi = np.clip(pts.min(0) - pad, 0, 256), np.clip(pts.max(0) + pad, 0, 256)
+        np.testing.assert_allclose(ann["bbox"], [*lo, *(hi - lo)])
+        assert ann["area"] == pytest.approx(ann["bbox"][2] * ann["bbox"][3]) and "segmentation" not in ann
 
 
 def test_avatar20_exports_the_mapped_coco18_points(tmp_path):
     src = write_synthetic(tmp_path / "avatar.h5", n=5, size=32)
     with open_dataset(src) as ds:
         want_xy, want_vis = convert_keypoints(ds.xy, ds.visibility, "avatar20", "coco18")
-    export_dataset(src, "coco", tmp_path / "coco")
+    export_dataset(src, "coco18", tmp_path / "coco")
     _, xy, vis = read_coco(tmp_path / "coco" / COCO_FILE)
     np.testing.assert_array_equal(vis, want_vis)  # occluded (1) stays 1 in COCO
     np.testing.assert_array_equal(xy.astype(np.float32)[want_vis > 0], want_xy[want_vis > 0])

@@ -4,7 +4,7 @@ import json
 import numpy as np
 
 from datagen.format import open_dataset
-from datagen.format.keypoint_sets import BODY25, COCO18
+from datagen.format.keypoint_sets import BODY25, COCO17, COCO18
 from datagen.format.validate import validate_dataset
 from datagen.io.exporters import export_dataset, read_coco
 from datagen.io.importers import ImportOptions, import_openpose
@@ -40,10 +40,16 @@ def test_import_body25_keeps_feet_and_midhip(openpose_dirs, tmp_path):  # noqa: 
     assert len(doc["people"][0]["pose_keypoints_2d"]) == 75
     np.testing.assert_allclose(people[0, :, 2], confidence, rtol=1e-6)
 
-    # Export as COCO (which holds coco18 here): converted by landmark, 18 points.
-    export_dataset(tmp_path / "b25.h5", "coco", tmp_path / "coco")
+    # Export as COCO-18 (OpenPose's 18-point layout): converted by landmark.
+    export_dataset(tmp_path / "b25.h5", "coco18", tmp_path / "coco")
     names, xy, vis = read_coco(tmp_path / "coco" / "person_keypoints.json")
     assert xy.shape[1] == COCO18.size
     with open_dataset(tmp_path / "b25.h5") as ds:
         for name in COCO18.names:
             np.testing.assert_array_equal(vis[:, COCO18.index(name)], ds.visibility[:, BODY25.index(name)])
+    # And as standard COCO (17 points): the same landmarks under COCO's names (nose, left_eye, ...).
+    export_dataset(tmp_path / "b25.h5", "coco", tmp_path / "coco17")
+    names, xy17, vis17 = read_coco(tmp_path / "coco17" / "person_keypoints.json")
+    assert xy17.shape[1] == COCO17.size == 17
+    np.testing.assert_array_equal(vis17[:, COCO17.index("left_ankle")], vis[:, COCO18.index("LAnkle")])
+    np.testing.assert_allclose(xy17[:, COCO17.index("nose")], xy[:, COCO18.index("Nose")])

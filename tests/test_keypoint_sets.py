@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 
 from datagen.errors import DatasetError
-from datagen.format.keypoint_sets import (AVATAR20, BODY25, COCO18, KEYPOINT_SETS, KeypointSet, conversion_index,
+from datagen.format.keypoint_sets import (AVATAR20, BODY25, COCO17, COCO18, KEYPOINT_SETS, KeypointSet, conversion_index,
                                           convert_keypoints, get_keypoint_set, register_keypoint_set,
                                           shared_keypoints)
 
 
-def test_registry_holds_the_three_sets():
-    assert list(KEYPOINT_SETS) == ["avatar20", "coco18", "body25"]
+def test_registry_holds_the_four_sets():
+    assert list(KEYPOINT_SETS) == ["avatar20", "coco18", "body25", "coco17"]
     for name, kps in KEYPOINT_SETS.items():
         assert get_keypoint_set(name) is kps and kps.description
 
@@ -20,6 +20,17 @@ def test_avatar20_layout():
     assert AVATAR20.flip[AVATAR20.index("Head")] == AVATAR20.index("Head")
     # Every joint is connected: the skeleton is one tree over 20 nodes.
     assert len(AVATAR20.edges) == 19 and {j for e in AVATAR20.edges for j in e} == set(range(20))
+
+
+def test_coco17_is_the_coco_person_layout():
+    assert COCO17.names == ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder",
+                            "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+                            "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+    assert [COCO17.names[i] for i in COCO17.flip][:5] == ["nose", "right_eye", "left_eye", "right_ear", "left_ear"]
+    assert len(COCO17.edges) == 19 and (15, 13) in COCO17.edges  # COCO's [16, 14], 0-based
+    # Every COCO-18 point but the neck is a COCO-17 point; avatar20 gives the 12 body joints.
+    assert sorted(conversion_index("coco18", "coco17")) == sorted(set(range(18)) - {COCO18.index("Neck")})
+    assert (conversion_index("avatar20", "coco17") >= 0).sum() == 12
 
 
 def test_coco18_is_openpose_order():

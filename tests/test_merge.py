@@ -32,7 +32,9 @@ def test_merge_restores_order(tmp_path, rows):
     with open_dataset(out) as ds:
         np.testing.assert_array_equal(ds.images()[:], rows["images"])
         np.testing.assert_array_equal(ds.xy, rows["pose/xy"])
-        assert ds.names("costume") == ["a", "b"] and ds.config == {"frames": 9}
+        assert ds.names("costume") == ["a", "b"] and {**ds.config, "provenance": None} == {"frames": 9, "provenance": None}
+        # The merge's own command line, and each shard's provenance in shard order.
+        assert len(ds.config["provenance"]["shards"]) == 3 and ds.config["provenance"]["tool"].startswith("datagen")
         assert "shard" not in ds.attrs
 
 

@@ -7,6 +7,8 @@ One registry (:data:`KEYPOINT_SETS`) holds every set the toolkit knows (docs/for
   (joint) position of the bone of that name.
 * ``coco18`` -- OpenPose's COCO-18 body order, used for DeepFashion.
 * ``body25`` -- OpenPose's BODY_25 order: COCO-18 plus MidHip, big and small toes and heels.
+* ``coco17`` -- the COCO person keypoints (``person_keypoints_*.json``): the order, names and skeleton
+  of the COCO dataset, whose standard OKS sigmas (:data:`COCO17_SIGMAS`) ``COCOeval`` assumes.
 
 Conversion between sets goes through **landmarks**: each keypoint names the anatomical point it marks
 in one shared vocabulary (``left_shoulder`` is the shoulder joint, ``left_clavicle`` the shoulder bone's
@@ -62,6 +64,9 @@ class KeypointSet:
 
 
 def _mirror_name(name: str) -> str:
+    for a, b in (("left_", "right_"), ("right_", "left_")):
+        if name.startswith(a):
+            return b + name[len(a):]
     for a, b in (("Left", "Right"), ("Right", "Left"), ("L", "R"), ("R", "L")):
         if name.startswith(a) and name[len(a):len(a) + 1].isupper():
             return b + name[len(a):]
@@ -162,6 +167,23 @@ BODY25 = _build(
     "OpenPose BODY_25 order: COCO-18 plus MidHip, big and small toes and heels",
 )
 
+# The COCO person category as in person_keypoints_val2017.json: names, and the skeleton (1-based there).
+_COCO17_NAMES = ["nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+                 "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+                 "left_knee", "right_knee", "left_ankle", "right_ankle"]
+_COCO17_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], [6, 7], [6, 8],
+                    [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
+COCO17 = _build(
+    "coco17", _COCO17_NAMES,
+    [(_COCO17_NAMES[a - 1], _COCO17_NAMES[b - 1]) for a, b in _COCO17_SKELETON],
+    _hue_sweep(len(_COCO17_SKELETON)),
+    list(_COCO17_NAMES),  # COCO's names are the landmark vocabulary's
+    "COCO person keypoints (the COCO dataset's order, names and skeleton; COCOeval's default sigmas)",
+)
+# Per-keypoint OKS falloff of COCO's evaluation (pycocotools COCOeval's kpt_oks_sigmas), in COCO order.
+COCO17_SIGMAS = (0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072, 0.062, 0.062,
+                 0.107, 0.107, 0.087, 0.087, 0.089, 0.089)
+
 KEYPOINT_SETS: dict[str, KeypointSet] = {}
 
 
@@ -173,7 +195,7 @@ def register_keypoint_set(kps: KeypointSet) -> KeypointSet:
     return kps
 
 
-for _kps in (AVATAR20, COCO18, BODY25):
+for _kps in (AVATAR20, COCO18, BODY25, COCO17):
     register_keypoint_set(_kps)
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from datagen.format.concat import concat_files
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers
-from datagen.format.reader import _is_int, open_dataset, parse_config
-from datagen.format.schema import DatasetHeader
+from datagen.format.reader import is_int, open_dataset, parse_config
+from datagen.format.schema import DatasetHeader, provenance, settings_only
 from datagen.errors import DatagenError
 
 
@@ -22,6 +22,10 @@ class MergeError(DatagenError):
 
 
 _SAME = ("keypoint_set", "image_size", "config", "generator", "shard_count", "jobs_total")
+
+
+def _settings(shard: dict) -> dict:
+    return settings_only(parse_config(shard["attrs"].get("config", "{}"), shard["path"]))
 
 
 def merge_shards(inputs: list[Path], out: Path, *, overwrite: bool = False) -> dict:
@@ -48,7 +52,7 @@ def _merge(inputs: list[Path], out: Path) -> dict:
             if "shard_index" not in attrs:
                 raise MergeError(f"{path}: not a shard of a datagen render run (no shard attribute)")
             for key in ("shard_index", "shard_count", "job_start", "job_end", "jobs_total"):
-                if not _is_int(attrs.get(key)) or int(attrs[key]) < 0:
+                if not is_int(attrs.get(key)) or int(attrs[key]) < 0:
                     raise MergeError(f"{path}: shard attribute {key} is {attrs.get(key)!r}, expected an integer >= 0")
             ds.pose()  # finite keypoints where visible: bad rows are not copied into the merged file
             shards.append({"path": Path(path), "attrs": attrs, "costumes": ds.names("costume"),
@@ -56,7 +60,9 @@ def _merge(inputs: list[Path], out: Path) -> dict:
     first = shards[0]
     for s in shards[1:]:
         for key in _SAME:
-            if str(s["attrs"].get(key)) != str(first["attrs"].get(key)):
+            same = _settings(s) == _settings(first) if key == "config" else \
+                str(s["attrs"].get(key)) == str(first["attrs"].get(key))
+            if not same:
                 raise MergeError(f"{s['path']}: {key} differs from {first['path']}'s; "
                                  f"shards of different runs cannot be merged")
         for table in ("costumes", "clips"):
@@ -85,7 +91,10 @@ def _merge(inputs: list[Path], out: Path) -> dict:
         raise MergeError(f"shards cover {end} of {first['attrs']['jobs_total']} rows")
     header = DatasetHeader(str(first["attrs"]["keypoint_set"]), int(first["attrs"]["image_size"]),
                            generator=str(first["attrs"]["generator"]),
-                           config=parse_config(first["attrs"]["config"], first["path"]),
+                           config={**settings_only(parse_config(first["attrs"]["config"], first["path"])),
+                                   "provenance": {**provenance(), "shards": [
+                                       parse_config(s["attrs"]["config"], s["path"]).get("provenance")
+                                       for s in shards]}},
                            costume_names=first["costumes"] or None, clip_names=first["clips"] or None)
     concat_files([s["path"] for s in shards], out, header,
                  {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")})

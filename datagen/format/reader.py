@@ -205,7 +205,7 @@ def _check_structure(f: h5py.File, path: Path) -> None:
     if fmt != FORMAT_NAME:
         fail(f"attribute format is {fmt!r}, expected {FORMAT_NAME!r} (not a pose dataset)")
     version = f.attrs.get("version")
-    if not _is_int(version) or int(version) != FORMAT_VERSION:
+    if not is_int(version) or int(version) != FORMAT_VERSION:
         fail(f"format version {_shown(version)} is not supported (this tool reads version {FORMAT_VERSION})")
     for a in ("keypoint_set", "image_size", "generator", "created", "config"):
         if a not in f.attrs:
@@ -220,7 +220,7 @@ def _check_structure(f: h5py.File, path: Path) -> None:
     except DatasetError as e:
         fail(f"root attribute keypoint_set: {e}")
     s = f.attrs["image_size"]
-    if not _is_int(s) or int(s) < 4 or int(s) & (int(s) - 1):
+    if not is_int(s) or int(s) < 4 or int(s) & (int(s) - 1):
         fail(f"image_size {_shown(s)} is not a power of two >= 4")
     s = int(s)
     for name in ("keypoints/names", "keypoints/edges", "keypoints/flip", "pose/xy", "pose/visibility"):
@@ -256,7 +256,8 @@ def _check_structure(f: h5py.File, path: Path) -> None:
         fail(f"/keypoints/edges has shape {f['keypoints/edges'].shape}, expected (E, 2)")
 
 
-def _is_int(v) -> bool:
+def is_int(v) -> bool:
+    """An integer attribute value (Python or numpy), not a bool."""
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 

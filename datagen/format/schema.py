@@ -6,6 +6,9 @@ compression, and the header's root attributes and tables as written into a file.
 from __future__ import annotations
 
 import json
+import platform
+import shlex
+import sys
 from dataclasses import asdict, dataclass, field
 
 import h5py
@@ -43,6 +46,65 @@ IMPORTED_FIELDS = ("meta/source",)
 # keypoints, visibility, cameras and times only (docs/format.md, "Pose-only files").
 POSE_ONLY_ATTR = "pose_only"
 POSE_ONLY_FIELDS = ("pose/xyz", "camera/intrinsics", "camera/extrinsics", "meta/clip", "meta/frame")
+
+# What each dataset means, written as its HDF5 attributes so a file explains itself to any HDF5 tool
+# (h5dump -A, HDFView, h5py's .attrs) without docs/format.md. Keys of a dataset path or its group
+# ("images", "masks"); every entry has a "description", quantities their "units".
+PIXEL_CONVENTION = ("pixels of the S x S image: origin at the top-left corner of the top-left pixel, x right, "
+                    "y down; pixel i covers [i, i+1), so its centre is at i + 0.5; on pyramid level r a point "
+                    "is at xy * r / S")
+VISIBILITY_MEANING = "0 absent (outside the frame, behind the camera or not labelled), 1 in the frame but occluded, 2 visible (COCO's v)"
+FIELD_ATTRS: dict[str, dict[str, str]] = {
+    "images": {"description": "RGB images of one pyramid level r, (N, r, r, 3); level r is the rounded 2x2 box "
+                              "average of level 2r", "units": "uint8 sRGB, 0-255", "layout": "row, y, x, channel (RGB)"},
+    "masks": {"description": "the character's silhouette at full size S", "units": "255 character, 0 elsewhere",
+              "layout": "row, y, x"},
+    "pose/xy": {"description": "keypoints (x, y) in the order of /keypoints/names", "units": "pixels",
+                "pixel_convention": PIXEL_CONVENTION},
+    "pose/visibility": {"description": "visibility of each keypoint", "units": "code", "meaning": VISIBILITY_MEANING},
+    "pose/xyz": {"description": "world coordinates of each keypoint", "units": "metres",
+                 "frame": "the rig's world frame (Blender: z up)"},
+    "pose/confidence": {"description": "detector confidence of imported keypoints, 0 for a missing point",
+                        "units": "0-1"},
+    "camera/intrinsics": {"description": "3x3 camera matrix K mapping camera coordinates to /pose/xy",
+                          "units": "pixels", "pixel_convention": PIXEL_CONVENTION},
+    "camera/extrinsics": {"description": "4x4 world-to-camera transform, OpenCV axes (x right, y down, z forward)",
+                          "units": "metres"},
+    "meta/costume": {"description": "index into /meta/costume_names", "units": "index"},
+    "meta/clip": {"description": "index into /meta/clip_names", "units": "index"},
+    "meta/frame": {"description": "time within the clip, counted from its first frame (fractional between keys)",
+                   "units": "frames of the rig's scene frame rate"},
+    "meta/source": {"description": "the source image file of the row (imported data)", "units": "file name"},
+    "keypoints/names": {"description": "keypoint names in the set's order"},
+    "keypoints/edges": {"description": "skeleton edges as index pairs into /keypoints/names", "units": "index"},
+    "keypoints/flip": {"description": "index of each keypoint's left/right mirror partner", "units": "index"},
+    "meta/costume_names": {"description": "costume names as in the rig"},
+    "meta/clip_names": {"description": "clip (Action) names as in the rig"},
+}
+
+
+def describe_dataset(ds: h5py.Dataset, name: str) -> None:
+    """Write the :data:`FIELD_ATTRS` of ``name`` (a path such as ``pose/xy`` or ``images/64``) onto ``ds``."""
+    for key, value in FIELD_ATTRS.get(name, FIELD_ATTRS.get(name.split("/")[0], {})).items():
+        ds.attrs[key] = value
+
+
+def provenance() -> dict:
+    """Who wrote a file and how: the command line, the tool, Python and (only where bpy is loaded, i.e.
+    in a render) Blender versions. Kept in the config under ``"provenance"``; not a setting, so merge
+    and resume ignore it."""
+    out = {"command": shlex.join(sys.argv), "tool": f"datagen {__version__}", "python": platform.python_version(),
+           "platform": platform.platform(terse=True)}
+    bpy = sys.modules.get("bpy")  # never imported here: only recorded when the producer loaded it
+    if bpy is not None and hasattr(bpy, "app"):
+        out["blender"] = bpy.app.version_string
+    return out
+
+
+def settings_only(config: dict) -> dict:
+    """A config without its provenance (what two runs must share to be merged)."""
+    return {k: v for k, v in config.items() if k != "provenance"}
+
 
 # Images are stored one per chunk so that reading one level never touches another. gzip level 1
 # suits rendered frames (flat colours on white); lzf is ~3x faster on photographs, where no codec
@@ -104,8 +166,9 @@ def create_row_dataset(f: h5py.File, path: str, n: int | None, row_shape: tuple[
     else:
         rows_per_chunk = max(1, min(4096, (1 << 16) // max(1, int(np.prod(row_shape, dtype=np.int64)) * dtype.itemsize)))
         chunks = (rows_per_chunk,) + row_shape
-    return f.create_dataset(path, shape=shape, maxshape=(None,) + row_shape, dtype=dtype,
-                            chunks=chunks, **opts)
+    ds = f.create_dataset(path, shape=shape, maxshape=(None,) + row_shape, dtype=dtype, chunks=chunks, **opts)
+    describe_dataset(ds, path)
+    return ds
 
 
 def write_header(f: h5py.File, header: DatasetHeader, attrs: dict) -> None:
@@ -115,16 +178,20 @@ def write_header(f: h5py.File, header: DatasetHeader, attrs: dict) -> None:
     f.attrs["keypoint_set"] = header.keypoint_set
     f.attrs["image_size"] = header.image_size
     f.attrs["generator"] = header.generator
-    f.attrs["config"] = json.dumps(header.config, sort_keys=True)
+    config = dict(header.config)
+    config.setdefault("provenance", provenance())
+    f.attrs["config"] = json.dumps(config, sort_keys=True)
     for key, value in {**header.attrs, **attrs}.items():
         f.attrs[key] = value
-    f.create_dataset("keypoints/names", data=np.asarray(kps.names, dtype=object), dtype=STR_DTYPE)
-    f.create_dataset("keypoints/edges", data=kps.edges_array())
-    f.create_dataset("keypoints/flip", data=kps.flip_array())
+    tables = {"keypoints/names": np.asarray(kps.names, dtype=object), "keypoints/edges": kps.edges_array(),
+              "keypoints/flip": kps.flip_array()}
     if header.costume_names is not None:
-        f.create_dataset("meta/costume_names", data=np.asarray(header.costume_names, dtype=object), dtype=STR_DTYPE)
+        tables["meta/costume_names"] = np.asarray(header.costume_names, dtype=object)
     if header.clip_names is not None:
-        f.create_dataset("meta/clip_names", data=np.asarray(header.clip_names, dtype=object), dtype=STR_DTYPE)
+        tables["meta/clip_names"] = np.asarray(header.clip_names, dtype=object)
+    for name, data in tables.items():
+        ds = f.create_dataset(name, data=data, dtype=STR_DTYPE if data.dtype == object else None)
+        describe_dataset(ds, name)
 
 
 def row_datasets(f: h5py.File) -> dict[str, h5py.Dataset]:

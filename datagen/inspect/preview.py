@@ -1,38 +1,64 @@
-"""`datagen preview`: a contact sheet of dataset images, each beside its pose skeleton."""
+"""`datagen preview`: a contact sheet of dataset images with their poses and a caption per tile.
+
+Each tile is an image with its skeleton drawn on it (``overlay``) or beside it on white, and a caption
+naming its row, clip, costume and frame (or source file), so alignment can be checked by eye and a bad
+row found again. Visible keypoints are drawn filled, occluded ones hollow, absent ones not at all.
+"""
 from __future__ import annotations
 
 import math
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
-from datagen.format import open_dataset, parse_rows
+from datagen.format import open_dataset
 from datagen.format.draw import draw_skeleton, grid, resize_image
 from datagen.format.outputs import check_output, write_errors
+from datagen.inspect.selection import caption, row_meta, select_rows
+
+
+def caption_band(text: str, width: int) -> np.ndarray:
+    """(h, width, 3) uint8: ``text`` in black on white, cut to fit (h grows slowly with the width)."""
+    scale = max(0.3, min(0.5, width / 400))
+    h = int(round(22 * scale / 0.5))
+    band = np.full((h, width, 3), 255, np.uint8)
+    while text and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width - 4:
+        text = text[:-2] + "~" if len(text) > 1 else ""
+    cv2.putText(band, text, (2, h - max(3, h // 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return band
 
 
 def contact_sheet(path: str | os.PathLike, rows: str | None = None, count: int = 16, tile: int = 256,
-                  cols: int | None = None) -> np.ndarray:
-    """(H, W, 3) uint8 sheet of image/pose pairs for ``rows`` (the ``--rows`` grammar of
-    :func:`datagen.format.parse_rows`; default: ``count`` evenly spaced rows)."""
+                  cols: int | None = None, overlay: bool = False, clips: list[str] | None = None,
+                  costumes: list[str] | None = None, captions: bool = True) -> np.ndarray:
+    """(H, W, 3) uint8 sheet of rows picked by ``rows`` (the ``--rows`` grammar of
+    :func:`datagen.format.parse_rows`), ``clips`` and ``costumes``: all of them when ``rows`` is given,
+    else at most ``count`` evenly spaced ones."""
     with open_dataset(path) as ds:
-        if rows is None:
-            rows = np.unique(np.linspace(0, ds.n - 1, min(count, ds.n)).round().astype(int)).tolist()
-        else:
-            rows = parse_rows(rows, ds.n).tolist()
+        picked = select_rows(ds, rows, clips, costumes)
+        if rows is None and len(picked) > count:
+            picked = picked[np.unique(np.linspace(0, len(picked) - 1, count).round().astype(int))]
         # The smallest stored level that is at least the tile size is enough to draw from.
         level = min((r for r in ds.resolutions if r >= tile), default=ds.image_size)
         images = ds.images(level)
-        xy, vis = ds.xy, ds.visibility
-        tiles = []
-        for r in rows:
-            tiles.append(resize_image(images[r], tile))
-            tiles.append(draw_skeleton(xy[r], vis[r], ds.keypoint_set, tile, source_size=ds.image_size))
-    pairs = len(rows)
-    cols = cols or max(1, min(pairs, math.ceil(math.sqrt(pairs * 1.0))))
-    return grid(tiles, cols * 2)
+        xy, vis, meta = ds.xy, ds.visibility, row_meta(ds)
+        cells = []
+        for r in picked.tolist():
+            img = resize_image(images[r], tile)
+            if overlay:
+                cell = draw_skeleton(xy[r], vis[r], ds.keypoint_set, tile, source_size=ds.image_size, canvas=img)
+            else:
+                cell = np.concatenate([img, np.full((tile, 2, 3), 255, np.uint8),
+                                       draw_skeleton(xy[r], vis[r], ds.keypoint_set, tile,
+                                                     source_size=ds.image_size)], axis=1)
+            if captions:
+                cell = np.concatenate([cell, caption_band(caption(meta[r]), cell.shape[1])], axis=0)
+            cells.append(cell)
+    cols = cols or max(1, math.ceil(math.sqrt(len(cells))))
+    return grid(cells, cols)
 
 
 def write_contact_sheet(path: str | os.PathLike, out: str | os.PathLike, **kw) -> Path:

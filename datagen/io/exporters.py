@@ -1,4 +1,5 @@
-"""Exporters: a format-v1 dataset -> COCO keypoints JSON or OpenPose 1.3 JSON files, with its images.
+"""Exporters: a format-v1 dataset -> COCO keypoints JSON (17-point ``coco`` or 18-point ``coco18``) or
+OpenPose 1.3 JSON files, with its images.
 
 Each format holds some keypoint sets (:data:`datagen.io.formats.EXPORT_FORMATS`): a dataset in one of
 them is written as it is, any other is converted to the format's first set by landmark
@@ -6,7 +7,7 @@ them is written as it is, any other is converted to the format's first set by la
 are written as missing). Images are written as PNG (lossless), so importing an OpenPose export with
 ``datagen import-openpose`` gives back the same rows. Coordinates follow the exported format's own
 pixel convention: OpenPose and COCO keypoints put the centre of pixel i at i, the dataset at i + 0.5.
-docs/importers.md.
+COCO boxes, areas and segmentations come from the masks (:mod:`datagen.io.coco`). docs/importers.md.
 """
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from tqdm import tqdm
 from datagen import __version__
 from datagen.io import openpose
 from datagen.format import DatasetReader, open_dataset
+from datagen.format.meta import meta_columns
 from datagen.errors import DatagenError
-from datagen.format.keypoint_sets import KeypointSet, conversion_index, convert_keypoints, get_keypoint_set
+from datagen.format.keypoint_sets import conversion_index, convert_keypoints, get_keypoint_set
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
+from datagen.io.coco import coco_annotation, coco_category, read_coco  # noqa: F401  (read_coco: public here too)
 from datagen.io.formats import EXPORT_FORMATS
 
 COCO_FILE = "person_keypoints.json"
-PIXEL_CENTRE_SHIFT = 0.5  # format v1 minus COCO coordinates (COCO, like OpenPose, puts pixel centres at i)
 
 
 class ExportError(DatagenError):
@@ -58,38 +60,11 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
     path.write_bytes(data.tobytes())
 
 
-def coco_annotation(row: int, xy: np.ndarray, vis: np.ndarray) -> dict:
-    """One COCO keypoint annotation: xy (K, 2) format-v1 pixels, vis (K,) -> x, y, v triples in COCO
-    pixels (0, 0, 0 for a missing part), num_keypoints and the bbox of the labelled parts."""
-    ok = vis > 0
-    kp = np.zeros((len(vis), 3))
-    kp[ok, :2] = xy[ok].astype(np.float64) - PIXEL_CENTRE_SHIFT
-    kp[:, 2] = vis
-    if ok.any():
-        lo, hi = kp[ok, :2].min(0), kp[ok, :2].max(0)
-        bbox = [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
-    else:
-        bbox = [0.0, 0.0, 0.0, 0.0]
-    return {"id": row + 1, "image_id": row + 1, "category_id": 1, "iscrowd": 0,
-            "keypoints": [float(v) if i % 3 < 2 else int(v) for i, v in enumerate(kp.reshape(-1))],
-            "num_keypoints": int(ok.sum()), "bbox": bbox, "area": bbox[2] * bbox[3]}
-
-
-def coco_category(kps: KeypointSet) -> dict:
-    return {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(kps.names),
-            "skeleton": [[a + 1, b + 1] for a, b in kps.edges]}  # COCO numbers keypoints from 1
-
-
-def read_coco(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """A COCO keypoints file as written by :func:`export_dataset` -> (image file names, xy (N, K, 2)
-    format-v1 pixels with NaN where missing, visibility (N, K) uint8), one annotation per image."""
-    doc = json.loads(Path(path).read_text())
-    names = {im["id"]: im["file_name"] for im in doc["images"]}
-    anns = sorted(doc["annotations"], key=lambda a: a["image_id"])
-    kp = np.asarray([a["keypoints"] for a in anns], dtype=np.float64).reshape(len(anns), -1, 3)
-    vis = kp[..., 2].astype(np.uint8)
-    xy = np.where((vis > 0)[..., None], kp[..., :2] + PIXEL_CENTRE_SHIFT, np.nan)
-    return [names[a["image_id"]] for a in anns], xy, vis
+def image_meta(reader: DatasetReader):
+    """row -> what a COCO image entry says about where the row came from: its row, and its clip, costume
+    and frame (rendered data, by name) or its source file (imports)."""
+    cols = meta_columns(reader)
+    return lambda row: {"row": row, **{k: v[row] for k, v in cols.items()}}
 
 
 def _prepare_target(out: Path) -> Path:
@@ -102,7 +77,8 @@ def _prepare_target(out: Path) -> Path:
 def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, progress: bool = False) -> int:
     """Export every row of ``file`` to the folder ``out`` (absent or empty) as ``to``:
 
-    * ``coco``: ``person_keypoints.json`` (COCO keypoint format, one image and one annotation per row)
+    * ``coco`` / ``coco18``: ``person_keypoints.json`` (COCO keypoint format, one image and one
+      annotation per row; the image entry names its row and its clip, costume and frame or its source)
       and ``images/000000.png`` ...;
     * ``openpose``: ``keypoints/000000_keypoints.json`` (OpenPose 1.3, one person) and
       ``images/000000.png`` ...
@@ -115,34 +91,36 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
     tmp = _prepare_target(out)
     with OutputLock(out), write_errors(out), open_dataset(file) as reader:
         remove_leftovers(out)
-        kps = get_keypoint_set(EXPORT_FORMATS[to].target_set(reader.keypoint_set.name))
+        fmt = EXPORT_FORMATS[to]
+        kps = get_keypoint_set(fmt.target_set(reader.keypoint_set.name))
         xy, vis, conf = export_pose(reader, kps.name)
         s = reader.image_size
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             (tmp / "images").mkdir(parents=True)
-            if to == "openpose":
+            if fmt.layout == "openpose":
                 (tmp / "keypoints").mkdir()
             images = reader.images()
-            sources = reader.read("meta/source") if reader.has("meta/source") else None
+            masks = reader.file[f"masks/{s}"] if reader.has(f"masks/{s}") else None
+            meta = image_meta(reader)
             coco_images, coco_anns = [], []
             with tqdm(total=len(reader), unit="row", disable=not progress, desc=f"export {to}") as bar:
                 for start in range(0, len(reader), 64):
                     stop = min(len(reader), start + 64)
-                    for row, rgb in zip(range(start, stop), images[start:stop]):
+                    block_masks = masks[start:stop] if masks is not None and fmt.layout == "coco" else None
+                    for i, (row, rgb) in enumerate(zip(range(start, stop), images[start:stop])):
                         stem = f"{row:06d}"
                         _write_png(tmp / "images" / f"{stem}.png", rgb)
-                        if to == "openpose":
+                        if fmt.layout == "openpose":
                             people = openpose.from_format(xy[row], conf[row])[None]
                             openpose.write_openpose(tmp / "keypoints" / f"{stem}{openpose.KEYPOINTS_SUFFIX}", people)
                         else:
-                            entry = {"id": row + 1, "file_name": f"{stem}.png", "width": s, "height": s}
-                            if sources is not None:
-                                entry["source"] = str(sources[row])
-                            coco_images.append(entry)
-                            coco_anns.append(coco_annotation(row, xy[row], vis[row]))
+                            coco_images.append({"id": row + 1, "file_name": f"{stem}.png", "width": s,
+                                                "height": s, **meta(row)})
+                            coco_anns.append(coco_annotation(row, xy[row], vis[row], s,
+                                                             None if block_masks is None else block_masks[i]))
                     bar.update(stop - start)
-            if to == "coco":
+            if fmt.layout == "coco":
                 doc = {"info": {"description": f"exported from {Path(file).name}",
                                 "version": "1.0", "year": datetime.now(timezone.utc).year,
                                 "contributor": f"datagen {__version__}",

@@ -15,10 +15,13 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from datagen.format import concat_files, open_dataset
-from datagen.pose.bvh import load_bvh
+from datagen.format.schema import settings_only
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
+from datagen.pose.bvh import load_bvh
+from datagen.render import estimate
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan, chunk_ranges, make_plan, shard_range
 from datagen.render.rows import chunk_path, done_rows, render_chunks, render_header, shard_attrs
@@ -37,6 +40,8 @@ class RunOptions:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    dry_run: bool = False  # print the plan and a timed estimate, write nothing
+    report: Callable[[str], None] | None = None  # where the plan and the estimate go (the CLI: click.echo)
 
 
 def run_render(config: RenderConfig, opts: RunOptions) -> dict:
@@ -54,7 +59,7 @@ def run_render(config: RenderConfig, opts: RunOptions) -> dict:
         load_bvh(motion)  # a malformed or NaN clip fails here, before Blender starts or anything is written
     with OutputLock(out):
         remove_leftovers(out)
-        if out.exists() and not opts.overwrite:
+        if out.exists() and not opts.overwrite and not opts.dry_run:
             if opts.resume:
                 return _finished(config, opts)
             raise RenderError(f"{out}: exists (use --overwrite to replace it)")
@@ -70,6 +75,7 @@ def _finished(config: RenderConfig, opts: RunOptions) -> dict:
         stored = ds.config
         attrs = dict(ds.attrs)
         rows = ds.n
+    stored = settings_only(stored)  # how it was run (command line, versions) is not a setting
     for k in ("render", "keypoint_bones"):
         stored.pop(k, None)
     shard = attrs.get("shard")
@@ -97,6 +103,15 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
                              keypoint_set=config.keypoint_set)
     config.keypoint_bones = {k: (str(s) if s else None) for k, s in session.mapping.items()}
     config.render = session.configure(config.engine, config.size, config.samples, config.lens_mm)
+    report = opts.report or (lambda msg: None)
+    if opts.dry_run:
+        try:
+            plan = make_plan(session, config)
+            start, end = shard_range(plan.jobs, opts.shard)
+            return estimate.dry_run(session, plan, config.size, end - start, report,
+                                    list(range(start, min(end, start + 3))))
+        finally:
+            session.close()
 
     state = {"config": config.key(), "shard": list(opts.shard)}
     if run_dir.exists():
@@ -128,7 +143,9 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
     header = render_header(config, plan, attrs)
     chunks = chunk_ranges(start, end, chunk_rows)
     already = done_rows(run_dir, chunks)
+    report(estimate.summarize_plan(plan, config.size, end - start, already).format())
     bar = _progress(end - start, already, opts.progress)
+    bar = estimate.TimedProgress(bar, estimate.FirstFrames(end - start - already, _above_bar if opts.report else report))
     try:
         if opts.workers == 1:
             render_chunks(session, plan, header, run_dir, chunks, on_row=lambda: bar.update(1))
@@ -154,6 +171,12 @@ def _read_json(path: Path) -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def _above_bar(msg: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(msg)
 
 
 def _progress(total: int, initial: int, enabled: bool):
