@@ -391,3 +391,63 @@ def test_default_avatar(tmp_path):
     assert (vis == 2).mean() > 0.6  # mostly visible from the front
     if len(costumes) == 2:
         assert not np.array_equal(images[0], images[1])  # costumes look different
+    again = tmp_path / "again.h5"
+    code, text = render("--frames", "3", "--size", "64", "--costumes", ",".join(costumes), "-o", again)
+    assert code == 0, text
+    assert_same_dataset(out, again)  # deterministic: the same rows, byte for byte
+
+
+# -- anti-aliasing: jittered renders (the default) against Workbench's own (issue 11) --------------------
+
+EXACT = ("pose/xy", "pose/visibility", "pose/xyz", "camera/intrinsics", "camera/extrinsics", "meta/costume",
+         "meta/clip", "meta/frame")
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(255.0 ** 2 / np.mean((a.astype(float) - b.astype(float)) ** 2)))
+
+
+def test_default_antialiasing_is_close_to_workbench_32_samples(boxman_run, rigs, tmp_path):
+    ref = tmp_path / "ref.h5"
+    code, text = render("--rig", rigs["boxman"], *BOX_ARGS, "--engine", "workbench-taa", "--samples", "32", "-o", ref)
+    assert code == 0, text
+    new, old = datasets(boxman_run), datasets(ref)
+    for name in EXACT:
+        assert np.array_equal(new[name], old[name]), name
+    with open_dataset(boxman_run) as ds:
+        render_settings = ds.config["render"]
+    assert render_settings["samples"] == 3 and render_settings["render_aa"] == "OFF"
+    assert render_settings["antialiasing"] == "3 jittered renders" and len(render_settings["sample_offsets"]) == 3
+    aliased = tmp_path / "off.h5"
+    code, text = render("--rig", rigs["boxman"], *BOX_ARGS, "--samples", "1", "-o", aliased)
+    assert code == 0, text
+    off = datasets(aliased)
+    img, ref_img, off_img = new["images/64"], old["images/64"], off["images/64"]
+    assert psnr(img, ref_img) > 38 and psnr(img, ref_img) > psnr(off_img, ref_img) + 4
+    # The masks (alpha >= 1/2) can only differ where a rim pixel's coverage is near 1/2.
+    m, m_ref = new["masks/64"] == 255, old["masks/64"] == 255
+    rim = (img != 255).any(-1) & (img != ref_img).any(-1)
+    assert (m != m_ref).mean() < 0.005 and not ((m != m_ref) & ~rim).any()
+
+
+def test_one_sample_is_the_same_as_workbench_without_antialiasing(boxman_run, rigs, tmp_path):
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    for out, engine in ((a, "workbench"), (b, "workbench-taa")):
+        code, text = render("--rig", rigs["boxman"], "--frames", "2", "--size", "64", "--samples", "1",
+                            "--engine", engine, "-o", out)
+        assert code == 0, text
+    da, db = datasets(a), datasets(b)
+    da.pop("attrs"), db.pop("attrs")  # the configs name different engines
+    assert sorted(da) == sorted(db)
+    for name in da:
+        assert np.array_equal(da[name], db[name], equal_nan=da[name].dtype.kind == "f"), name
+
+
+def test_samples_choose_the_jitter_pattern(rigs, tmp_path):
+    out = tmp_path / "s4.h5"
+    code, text = render("--rig", rigs["boxman"], "--frames", "1", "--size", "64", "--samples", "4", "-o", out)
+    assert code == 0, text
+    with open_dataset(out) as ds:
+        settings = ds.config["render"]
+    assert settings["samples"] == 4 and sorted(map(tuple, settings["sample_offsets"])) == [
+        (-0.25, -0.25), (-0.25, 0.25), (0.25, -0.25), (0.25, 0.25)]
