@@ -41,7 +41,7 @@ def _edge_samples(offsets, size, edge_x, rgba):
 
 def test_resolve_matches_a_direct_sum_of_the_filter():
     """cv2's correlation against a plain loop over pixels, neighbours and samples (the Workbench
-    convention: the sample of pixel p + n taken at offset o weighs BH(|n + 2 o|) in pixel p)."""
+    convention: the sample of pixel p + n taken at offset o weighs BH(|n + 1.5 o|) in pixel p)."""
     offsets = sample_offsets(3)
     width = 3.0
     size = 12
@@ -55,7 +55,7 @@ def test_resolve_matches_a_direct_sum_of_the_filter():
         for s, (ox, oy) in zip(samples, offsets):
             for dy in range(-R, R + 1):
                 for dx in range(-R, R + 1):
-                    w = float(blackman_harris(np.hypot(dx + 2 * ox, dy + 2 * oy), width))
+                    w = float(blackman_harris(np.hypot(dx + 1.5 * ox, dy + 1.5 * oy), width))
                     total += w
                     q = s[y + dy, x + dx] if 0 <= x + dx < size else np.zeros(4)
                     a = q[3] / 255
@@ -120,7 +120,7 @@ def test_resolve_is_deterministic_and_centred():
 def test_engines_registry():
     wb, taa = get_engine("workbench"), get_engine("workbench-taa")
     assert wb.jitter is not None and wb.jitter.off_settings == {"display.render_aa": "OFF"}
-    assert wb.default_samples == 3 and not wb.rig_keeps_samples
+    assert wb.default_samples == 2 and not wb.rig_keeps_samples
     assert taa.jitter is None and taa.default_samples == 8 and taa.rig_keeps_samples
     assert wb.blender_id == taa.blender_id and wb.default_look == taa.default_look
     assert all(e.jitter is None for n, e in ENGINES.items() if n != "workbench")

@@ -416,8 +416,8 @@ def test_default_antialiasing_is_close_to_workbench_32_samples(boxman_run, rigs,
         assert np.array_equal(new[name], old[name]), name
     with open_dataset(boxman_run) as ds:
         render_settings = ds.config["render"]
-    assert render_settings["samples"] == 3 and render_settings["render_aa"] == "OFF"
-    assert render_settings["antialiasing"] == "3 jittered renders" and len(render_settings["sample_offsets"]) == 3
+    assert render_settings["samples"] == 2 and render_settings["render_aa"] == "OFF"
+    assert render_settings["antialiasing"] == "2 jittered renders" and len(render_settings["sample_offsets"]) == 2
     aliased = tmp_path / "off.h5"
     code, text = render("--rig", rigs["boxman"], *BOX_ARGS, "--samples", "1", "-o", aliased)
     assert code == 0, text

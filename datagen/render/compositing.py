@@ -82,13 +82,13 @@ def blackman_harris(r: np.ndarray, width: float) -> np.ndarray:
     return np.where(r > width / 2, 0.0, w)
 
 
-def splat_kernels(offsets: np.ndarray, width: float, offset_scale: float = 2.0) -> np.ndarray:
+def splat_kernels(offsets: np.ndarray, width: float, offset_scale: float = 1.5) -> np.ndarray:
     """(n, 2R+1, 2R+1) weights: kernel[k][R + dy, R + dx] is what the sample of pixel p + (dx, dy)
-    taken at offset k adds to pixel p.
+    taken at offset k adds to pixel p: BH(|(dx, dy) + offset_scale * offset|).
 
-    Workbench's TAA weighs a neighbour at (dx, dy) by BH(|(dx, dy) + 2 * offset|) (its filter
-    measures the jitter in units of half a pixel); ``offset_scale=2`` reproduces that, which is what
-    makes the images match Workbench's own anti-aliasing (docs/benchmarks.md).
+    ``offset_scale=1`` places each sample where it was taken; Workbench's own TAA uses 2 (it measures
+    the jitter in half pixels inside the weight). 1.5 is closest to Workbench's 32-sample images for
+    every N measured (2, 3, 4, 5 samples; docs/benchmarks.md#rendering-issue-11).
     """
     reach = width / 2 + offset_scale * float(np.abs(offsets).max(initial=0.0))
     R = max(1, int(np.floor(reach)))
@@ -107,7 +107,7 @@ _LINEAR_TO_SRGB8 = np.round(255 * np.where(
 
 
 def resolve_samples(samples: list[np.ndarray], offsets: np.ndarray, width: float,
-                    offset_scale: float = 2.0) -> np.ndarray:
+                    offset_scale: float = 1.5) -> np.ndarray:
     """N jittered (S, S, 4) uint8 straight-alpha sRGB renders -> one anti-aliased (S, S, 4) uint8.
 
     One sample is returned as it is. Otherwise the weighted sum is taken in linear premultiplied

@@ -32,7 +32,7 @@ class Jitter:
 
     off_settings: dict[str, Any]
     filter_width: float = 3.0
-    offset_scale: float = 2.0  # Workbench's own TAA weighs its jitter twice (compositing.splat_kernels)
+    offset_scale: float = 1.5  # between the samples' true places (1) and Workbench's TAA (2): compositing.splat_kernels
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,10 @@ _WORKBENCH_LOOK = {"display.shading.light": "STUDIO", "display.shading.color_typ
 
 # Workbench's own anti-aliasing redraws the whole scene once per sample and costs more per sample
 # than a whole anti-aliasing-off render; jittered renders resolved in numpy match its look (PSNR
-# against its 32-sample images: 3 samples 48.6 dB vs its 8 samples 47.3 dB) at a fraction of the
-# cost (docs/benchmarks.md#rendering-issue-11).
+# against its 32-sample images: 2 renders ~48 dB, its own 8 samples 47.3 dB) at a third of the cost
+# (docs/benchmarks.md#rendering-issue-11).
 ENGINES: dict[str, Engine] = {e.name: e for e in (
-    Engine("workbench", "BLENDER_WORKBENCH", 3, "display.render_aa", workbench_aa, default_look=_WORKBENCH_LOOK,
+    Engine("workbench", "BLENDER_WORKBENCH", 2, "display.render_aa", workbench_aa, default_look=_WORKBENCH_LOOK,
            jitter=Jitter(off_settings={"display.render_aa": "OFF"}),
            description="OpenGL, flat/toon look (default; fastest); --samples N = N jittered renders"),
     Engine("workbench-taa", "BLENDER_WORKBENCH", 8, "display.render_aa", workbench_aa, default_look=_WORKBENCH_LOOK,

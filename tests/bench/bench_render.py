@@ -7,7 +7,7 @@ rounds alternating so the machine's noise is shared:
   * old baseline: the same bare loop with Workbench's 8-sample anti-aliasing (issue 3's baseline);
   * pipeline variants: ``run_render`` as ``datagen render`` runs it (planning, keypoints, ray-cast
     visibility, rendering, compositing, mask, pyramid, compression, HDF5 segments, assembly), by
-    default the new default (``workbench``, 3 jittered renders), ``workbench --samples 2`` and the old
+    default the new default (``workbench``, 2 jittered renders), ``workbench --samples 3`` and the old
     default path (``workbench-taa``, 8 samples).
 The per-frame cost of each is its marginal cost, (T(n2) - T(n1)) / (n2 - n1), so one-off set-up
 (loading the rig, the GL context, the planning pass's fixed part) does not count; the minimum over
@@ -17,7 +17,7 @@ default with ``--workers 2``, the projected time of the paper's 48,000-frame dat
 in a subprocess whose resident memory is sampled every second (flat = no leak per frame).
 
 Usage:  .venv/bin/python tests/bench/bench_render.py [--rig RIG] [--size 1024] [--n1 8 --n2 16]
-            [--rounds 2] [--variants workbench:3,workbench:2,workbench-taa:8] [--memory-frames 600]
+            [--rounds 2] [--variants workbench:2,workbench:3,workbench-taa:8] [--memory-frames 600]
             [--memory-size 1024] [--dataset-frames 48000]
 """
 from __future__ import annotations
@@ -173,7 +173,7 @@ def main() -> None:
     ap.add_argument("--n1", type=int, default=8)
     ap.add_argument("--n2", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--variants", default="workbench:3,workbench:2,workbench-taa:8",
+    ap.add_argument("--variants", default="workbench:2,workbench:3,workbench-taa:8",
                     help="pipeline runs as engine:samples; the first is the one the target is about")
     ap.add_argument("--reference-samples", type=int, default=32)
     ap.add_argument("--workers2", action=argparse.BooleanOptionalAction, default=True)
