@@ -1,6 +1,7 @@
-"""From a transparent render to a dataset row: TGA decoding, compositing onto white, the mask.
+"""From transparent renders to a dataset row: TGA decoding, resolving jittered anti-aliasing
+samples, compositing onto white, the mask.
 
-Pure numpy (and cv2 for the colour-order swap). Blender writes uncompressed 8-bit RGBA TGA quickly
+Pure numpy (and cv2 for the colour-order swap and the filter). Blender writes uncompressed 8-bit RGBA TGA quickly
 (no PNG deflate); the colour is display-referred (Standard view transform) with straight alpha.
 Only the anti-aliased rim needs arithmetic: opaque pixels are copied and empty ones set to white.
 """
@@ -49,8 +50,8 @@ def composite_on_white(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # -- jittered supersampling (docs/rendering.md#anti-aliasing) -------------------------------------
 #
 # The default Workbench path renders N anti-aliasing-off images, each with the camera shifted by a
-# sub-pixel offset, and resolves them here with the same reconstruction Workbench's own TAA uses:
-# every sample is splatted into its neighbour pixels with a radial Blackman-Harris weight, in linear
+# sub-pixel offset, and resolves them here the way Workbench's own TAA resolves its samples: every
+# sample is splatted into its neighbour pixels with a radial Blackman-Harris weight, in linear
 # premultiplied colour, and the sum is divided by the total weight. Only the pixels near the
 # character are touched; where every sample is empty the result stays exactly transparent.
 

@@ -57,6 +57,7 @@ def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: in
         n = eng.default_samples if samples is None else samples
         settings.update(samples=n, antialiasing=f"{n} jittered renders" if n > 1 else "off",
                         sample_offsets=sample_offsets(n).tolist(), filter_width=eng.jitter.filter_width,
+                        offset_scale=eng.jitter.offset_scale,
                         **{path.rsplit(".", 1)[1]: _get(scene, path) for path in eng.jitter.off_settings})
     else:
         if not (samples is None and keep_look and eng.rig_keeps_samples):
