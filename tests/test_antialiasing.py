@@ -2,8 +2,13 @@
 import numpy as np
 import pytest
 
-from datagen.render.compositing import (blackman_harris, composite_on_white, resolve_samples, sample_offsets,
-                                        splat_kernels)
+from datagen.render.compositing import (
+    blackman_harris,
+    composite_on_white,
+    resolve_samples,
+    sample_offsets,
+    splat_kernels,
+)
 from datagen.render.engines import ENGINES, get_engine
 
 
@@ -88,7 +93,7 @@ def test_resolve_blends_in_linear_light_and_keeps_empty_pixels_exact():
         s[20, 20] = (90, 20, 30, 255)
     out = resolve_samples(dot, offsets, 3.0)
     assert (out[:17] == 0).all() and (out[24:] == 0).all() and (out[:, :17] == 0).all() and (out[:, 24:] == 0).all()
-    rgb, mask = composite_on_white(out)
+    rgb, _ = composite_on_white(out)
     assert (rgb[:17] == 255).all()
     assert resolve_samples([np.zeros((5, 5, 4), np.uint8)] * 2, offsets, 3.0).max() == 0
 

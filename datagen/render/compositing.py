@@ -67,7 +67,7 @@ def sample_offsets(n: int) -> np.ndarray:
         raise ValueError(f"{n} samples: need at least 1")
     if n == 1:
         return np.zeros((1, 2))
-    m = int(round(n ** 0.5))
+    m = round(n ** 0.5)
     if m * m == n:
         g = (np.arange(m) + 0.5) / m - 0.5
         return np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
