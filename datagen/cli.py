@@ -160,7 +160,8 @@ def _power_of_two(ctx, param, value: int) -> int:
 @click.option("--engine", type=click.Choice(list(ENGINES)), default="workbench", show_default=True,
               help="Render engine: " + "; ".join(f"{e.name}: {e.description}" for e in ENGINES.values()) + ".")
 @click.option("--samples", type=click.IntRange(1), default=None,
-              help="Anti-aliasing (workbench) or render samples (eevee, cycles). Default: the engine's.")
+              help="Anti-aliasing samples per pixel (workbench: N jittered renders, 1 = off; workbench-taa: "
+                   "the nearest of 5, 8, 11, 16, 32) or render samples (eevee, cycles). Default: the engine's.")
 @click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True,
               help="clip: a fixed camera per clip; run: one camera for everything; follow: a camera that moves smoothly.")
 @click.option("--margin", type=_Finite(-0.9, 0.9), default=0.05, show_default=True,

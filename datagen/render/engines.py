@@ -23,6 +23,19 @@ def workbench_aa(samples: int) -> str:
 
 
 @dataclass(frozen=True)
+class Jitter:
+    """Anti-aliasing done by the pipeline instead of the renderer (docs/rendering.md#anti-aliasing):
+    N renders with the renderer's own anti-aliasing off (``off_settings``), the camera shifted by a
+    sub-pixel offset each time (:func:`datagen.render.compositing.sample_offsets`), resolved in numpy
+    with a radial Blackman-Harris filter of ``filter_width`` pixels
+    (:func:`datagen.render.compositing.resolve_samples`)."""
+
+    off_settings: dict[str, Any]
+    filter_width: float = 3.0
+    offset_scale: float = 1.5  # between the samples' true places (1) and Workbench's TAA (2): compositing.splat_kernels
+
+
+@dataclass(frozen=True)
 class Engine:
     name: str  # the --engine value
     blender_id: str  # Scene.render.engine
@@ -34,16 +47,26 @@ class Engine:
     default_look: dict[str, Any] = field(default_factory=dict)
     # The rig's own sample setting is kept when --samples is not given and the rig has its own look.
     rig_keeps_samples: bool = False
+    # Set: --samples N means N jittered renders resolved by the pipeline (samples_path is then unused).
+    jitter: Jitter | None = None
     description: str = ""
 
 
+_WORKBENCH_LOOK = {"display.shading.light": "STUDIO", "display.shading.color_type": "MATERIAL",
+                   "display.shading.show_object_outline": True, "display.shading.object_outline_color": (0.0, 0.0, 0.0),
+                   "display.shading.show_cavity": False, "display.shading.show_shadows": False}
+
+# Workbench's own anti-aliasing redraws the whole scene once per sample and costs more per sample
+# than a whole anti-aliasing-off render; jittered renders resolved in numpy match its look (PSNR
+# against its 32-sample images: 2 renders ~48 dB, its own 8 samples 47.3 dB) at a third of the cost
+# (docs/benchmarks.md#rendering-issue-11).
 ENGINES: dict[str, Engine] = {e.name: e for e in (
-    Engine("workbench", "BLENDER_WORKBENCH", 8, "display.render_aa", workbench_aa,
-           default_look={"display.shading.light": "STUDIO", "display.shading.color_type": "MATERIAL",
-                         "display.shading.show_object_outline": True,
-                         "display.shading.object_outline_color": (0.0, 0.0, 0.0),
-                         "display.shading.show_cavity": False, "display.shading.show_shadows": False},
-           rig_keeps_samples=True, description="OpenGL, flat/toon look (default; fastest)"),
+    Engine("workbench", "BLENDER_WORKBENCH", 2, "display.render_aa", workbench_aa, default_look=_WORKBENCH_LOOK,
+           jitter=Jitter(off_settings={"display.render_aa": "OFF"}),
+           description="OpenGL, flat/toon look (default; fastest); --samples N = N jittered renders"),
+    Engine("workbench-taa", "BLENDER_WORKBENCH", 8, "display.render_aa", workbench_aa, default_look=_WORKBENCH_LOOK,
+           rig_keeps_samples=True,
+           description="the same with Workbench's own anti-aliasing (5, 8, 11, 16 or 32 samples; slower)"),
     Engine("eevee", "BLENDER_EEVEE", 16, "eevee.taa_render_samples",
            description="OpenGL real-time renderer: soft shadows, materials"),
     Engine("cycles", "CYCLES", 32, "cycles.samples",

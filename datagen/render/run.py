@@ -113,10 +113,12 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
         finally:
             session.close()
 
-    state = {"config": config.key(), "shard": list(opts.shard)}
+    # The engine settings as applied are part of what a resume must match: rows of one file never mix
+    # two ways of rendering (e.g. a run started before an anti-aliasing change and resumed after it).
+    state = {"config": config.key(), "shard": list(opts.shard), "render": json.loads(json.dumps(config.render))}
     if run_dir.exists():
         old = _read_json(run_dir / RUN_FILE)  # None: killed before the run had started writing
-        same = old is not None and old.get("config") == state["config"] and old.get("shard") == state["shard"]
+        same = old is not None and all(old.get(k) == state[k] for k in ("config", "shard", "render"))
         if opts.resume and old is not None and not same:
             raise RenderError(f"{run_dir}: cannot resume, it was started with other settings; "
                               f"delete it or run without --resume")

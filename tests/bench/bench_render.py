@@ -1,18 +1,24 @@
-"""Benchmark: `datagen render` against a bare Blender render loop (issue 3 target: <= 1.25x per frame).
+"""Benchmark: `datagen render` against the renderer's own floor (issue 11 target: <= 3x per frame).
 
-Both run in this process, on the same rig, poses, camera and render settings (the default engine at
-1024x1024, one costume):
-  * bare: per pose, ``scene.frame_set`` + ``bpy.ops.render.render(write_still=True)`` writing a PNG
-    (Blender's default PNG settings) into a temporary folder on disk;
-  * pipeline: ``run_render`` (framing plan, keypoints, ray-cast visibility, compositing, mask,
-    pyramid, compression, HDF5 segments, final assembly), one process.
-The per-frame cost of each is its marginal cost, (T(n2) - T(n1)) / (n2 - n1), so the one-off set-up
-(loading the rig, starting the GPU context) does not count; rounds alternate to share the machine's
-noise. Then a long run in a subprocess samples its resident memory (flat = no leak per frame), and
-the file size per frame is compared with the bare loop's PNG files.
+Everything runs in this process, on the same rig, poses and cameras (1024x1024, one costume), with
+rounds alternating so the machine's noise is shared:
+  * floor: the bare render with anti-aliasing OFF: per pose ``scene.frame_set`` +
+    ``bpy.ops.render.render(write_still=True)`` writing a PNG (Blender's default settings) to disk;
+  * old baseline: the same bare loop with Workbench's 8-sample anti-aliasing (issue 3's baseline);
+  * pipeline variants: ``run_render`` as ``datagen render`` runs it (planning, keypoints, ray-cast
+    visibility, rendering, compositing, mask, pyramid, compression, HDF5 segments, assembly), by
+    default the new default (``workbench``, 2 jittered renders), ``workbench --samples 3`` and the old
+    default path (``workbench-taa``, 8 samples).
+The per-frame cost of each is its marginal cost, (T(n2) - T(n1)) / (n2 - n1), so one-off set-up
+(loading the rig, the GL context, the planning pass's fixed part) does not count; the minimum over
+rounds is kept. Quality: PSNR (over all pixels and channels of the composited images) of every
+variant's n1 rows against ``--engine workbench-taa --samples 32`` renders of the same rows. Then the
+default with ``--workers 2``, the projected time of the paper's 48,000-frame dataset, and a long run
+in a subprocess whose resident memory is sampled every second (flat = no leak per frame).
 
-Usage:  .venv/bin/python tests/bench/bench_render.py [--rig RIG] [--size 1024] [--n1 8 --n2 24]
-            [--rounds 2] [--memory-frames 600] [--memory-size 1024]
+Usage:  .venv/bin/python tests/bench/bench_render.py [--rig RIG] [--size 1024] [--n1 8 --n2 16]
+            [--rounds 2] [--variants workbench:2,workbench:3,workbench-taa:8] [--memory-frames 600]
+            [--memory-size 1024] [--dataset-frames 48000]
 """
 from __future__ import annotations
 
@@ -36,11 +42,6 @@ def default_rig() -> Path:
     return DEFAULT_RIG if DEFAULT_RIG.exists() else ROBOT
 
 
-def config_for(rig: Path, frames: int, size: int, costume: str | None) -> RenderConfig:
-    return RenderConfig(rig=str(rig), rig_sha256=file_sha256(rig), frames=frames, size=size,
-                        costumes=[costume] if costume else None)
-
-
 def first_costume(rig: Path) -> str:
     from datagen.render.blender.rig import load_rig
     from datagen.render.blender.session import quiet_fds
@@ -49,16 +50,20 @@ def first_costume(rig: Path) -> str:
         return load_rig(rig).costumes[0].name
 
 
-def pipeline(rig: Path, frames: int, size: int, costume: str, out: Path) -> tuple[float, float]:
+def pipeline(rig: Path, frames: int, size: int, costume: str, out: Path, engine: str, samples: int | None,
+             workers: int = 1) -> tuple[float, float]:
     """(wall s, CPU s of this process and its threads) of one run."""
     out.unlink(missing_ok=True)
+    config = RenderConfig(rig=str(rig), rig_sha256=file_sha256(rig), frames=frames, size=size, costumes=[costume],
+                          engine=engine, samples=samples)
     t, c = time.perf_counter(), time.process_time()
-    run_render(config_for(rig, frames, size, costume), RunOptions(out=out, progress=False))
+    run_render(config, RunOptions(out=out, progress=False, workers=workers))
     return time.perf_counter() - t, time.process_time() - c
 
 
-def bare_loop(rig: Path, reference: Path, size: int, costume: str, png_dir: Path) -> tuple[float, float, int]:
-    """Render the reference file's poses and cameras with nothing but frame_set + render -> PNG."""
+def bare_loop(rig: Path, reference: Path, size: int, costume: str, samples: int, png_dir: Path) -> tuple[float, float]:
+    """Render the reference file's poses and cameras with nothing but frame_set + render -> PNG, with
+    Workbench's own anti-aliasing at ``samples`` (1 = off)."""
     import bpy
 
     from datagen.render.blender import capture, rig as rigmod
@@ -72,7 +77,7 @@ def bare_loop(rig: Path, reference: Path, size: int, costume: str, png_dir: Path
     with quiet_fds():
         r = rigmod.load_rig(rig)
     scene = r.scene
-    capture.configure_render(scene, "workbench", size, None, keep_look=r.from_blend)
+    capture.configure_render(scene, "workbench-taa", size, samples, keep_look=r.from_blend)
     rigmod.CostumeSwitcher(r).show(next(c for c in r.costumes if c.name == costume))
     s = scene.render.image_settings
     s.file_format, s.color_mode = "PNG", "RGBA"  # Blender's default PNG compression (15%)
@@ -90,7 +95,26 @@ def bare_loop(rig: Path, reference: Path, size: int, costume: str, png_dir: Path
         scene.render.filepath = str(png_dir / f"frame_{i:05d}.png")
         with quiet_fds():
             bpy.ops.render.render(write_still=True)
-    return time.perf_counter() - t, time.process_time() - c, sum(p.stat().st_size for p in png_dir.glob("*.png"))
+    return time.perf_counter() - t, time.process_time() - c
+
+
+def composited(path: Path) -> np.ndarray:
+    """A dataset's images, or a folder of RGBA PNGs composited on white like the pipeline does."""
+    import cv2
+
+    from datagen.format import open_dataset
+    from datagen.render.compositing import composite_on_white
+
+    if path.is_dir():
+        return np.stack([composite_on_white(cv2.cvtColor(cv2.imread(str(p), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA))[0]
+                         for p in sorted(path.glob("*.png"))])
+    with open_dataset(path) as ds:
+        return ds.images()[:]
+
+
+def psnr(images: np.ndarray, reference: np.ndarray) -> float:
+    mse = np.mean((images.astype(np.float64) - reference.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / mse)) if mse > 0 else float("inf")
 
 
 def rss_mib(pid: int) -> float:
@@ -102,7 +126,7 @@ def rss_mib(pid: int) -> float:
 
 
 def memory_run(rig: Path, frames: int, size: int, costume: str, out: Path) -> dict:
-    """Run `datagen render` in a subprocess and sample its memory every second."""
+    """Run `datagen render` (the default engine) in a subprocess and sample its memory every second."""
     cmd = [sys.executable, "-m", "datagen.cli", "render", "--quiet", "--rig", str(rig), "--frames", str(frames),
            "--size", str(size), "--costumes", costume, "-o", str(out), "--overwrite"]
     t0 = time.perf_counter()
@@ -127,10 +151,19 @@ def memory_run(rig: Path, frames: int, size: int, costume: str, out: Path) -> di
     q = lambda f: rendering[min(n - 1, int(f * n))]
     rows = np.array([r for _, r, _ in rendering], float)
     mem = np.array([m for _, _, m in rendering], float)
-    slope = float(np.polyfit(rows, mem, 1)[0]) if np.ptp(rows) > 0 else 0.0
-    return {"frames": frames, "size": size, "seconds": time.perf_counter() - t0,
+    late = rows >= rows.max() / 2
+    slope = float(np.polyfit(rows[late], mem[late], 1)[0]) if np.ptp(rows[late]) > 0 else 0.0
+    return {"frames": frames, "size": size, "seconds": time.perf_counter() - t0, "returncode": proc.returncode,
             "rss_mib_at_10%": q(0.1)[2], "rss_mib_at_50%": q(0.5)[2], "rss_mib_at_end": q(0.99)[2],
-            "rss_peak_mib": float(mem.max()), "rss_slope_kib_per_frame": slope * 1024}
+            "rss_peak_mib": float(mem.max()), "rss_slope_kib_per_frame_second_half": slope * 1024}
+
+
+def parse_variants(text: str) -> list[tuple[str, int | None]]:
+    out = []
+    for item in text.split(","):
+        engine, _, samples = item.partition(":")
+        out.append((engine, int(samples) if samples else None))
+    return out
 
 
 def main() -> None:
@@ -138,49 +171,69 @@ def main() -> None:
     ap.add_argument("--rig", type=Path, default=None)
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--n1", type=int, default=8)
-    ap.add_argument("--n2", type=int, default=24)
+    ap.add_argument("--n2", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--variants", default="workbench:2,workbench:3,workbench-taa:8",
+                    help="pipeline runs as engine:samples; the first is the one the target is about")
+    ap.add_argument("--reference-samples", type=int, default=32)
+    ap.add_argument("--workers2", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--memory-frames", type=int, default=600)
     ap.add_argument("--memory-size", type=int, default=1024)
+    ap.add_argument("--dataset-frames", type=int, default=48_000)
     args = ap.parse_args()
     rig = args.rig or default_rig()
     costume = first_costume(rig)
+    variants = parse_variants(args.variants)
     tmp = Path(tempfile.mkdtemp(prefix="bench_render_"))
-    wall = {"pipeline": {args.n1: [], args.n2: []}, "bare": {args.n1: [], args.n2: []}}
-    cpu = {"pipeline": {args.n1: [], args.n2: []}, "bare": {args.n1: [], args.n2: []}}
-    sizes = {}
+    ns = (args.n1, args.n2)
+    names = [f"{e}:{s}" for e, s in variants] + ["bare AA off (floor)", "bare AA 8"]
+    wall = {k: {n: [] for n in ns} for k in names}
+    cpu = {k: {n: [] for n in ns} for k in names}
+    print(f"load at start: {os.getloadavg()}", flush=True)
     for rnd in range(args.rounds):
-        for n in (args.n1, args.n2):
-            out = tmp / f"p{n}.h5"
-            w, c = pipeline(rig, n, args.size, costume, out)
-            wall["pipeline"][n].append(w)
-            cpu["pipeline"][n].append(c)
-            png_dir = tmp / f"png{n}-{rnd}"
-            png_dir.mkdir()
-            w, c, png_bytes = bare_loop(rig, out, args.size, costume, png_dir)
-            wall["bare"][n].append(w)
-            cpu["bare"][n].append(c)
-            sizes[n] = (out.stat().st_size, png_bytes)
-            print(f"round {rnd} n={n}: pipeline {wall['pipeline'][n][-1]:.1f} s wall / {cpu['pipeline'][n][-1]:.1f} s CPU,"
-                  f" bare {wall['bare'][n][-1]:.1f} s / {c:.1f} s", flush=True)
+        for n in ns:
+            for (engine, samples), name in zip(variants, names):
+                w, c = pipeline(rig, n, args.size, costume, tmp / f"{name}-{n}.h5", engine, samples)
+                wall[name][n].append(w)
+                cpu[name][n].append(c)
+            cams = tmp / f"{names[0]}-{n}.h5"
+            for name, samples in (("bare AA off (floor)", 1), ("bare AA 8", 8)):
+                png_dir = tmp / f"{name}-{n}-{rnd}"
+                png_dir.mkdir()
+                w, c = bare_loop(rig, cams, args.size, costume, samples, png_dir)
+                wall[name][n].append(w)
+                cpu[name][n].append(c)
+            print(f"round {rnd} n={n}: " + ", ".join(f"{k} {wall[k][n][-1]:.1f} s" for k in names), flush=True)
     marginal = lambda v: (min(v[args.n2]) - min(v[args.n1])) / (args.n2 - args.n1)
     per_frame = {k: marginal(v) for k, v in wall.items()}
     cpu_frame = {k: marginal(v) for k, v in cpu.items()}
-    h5_bytes, png_bytes = sizes[args.n2]
-    result = {
-        "rig": str(rig), "size": args.size, "engine": "workbench", "costume": costume,
-        "n1": args.n1, "n2": args.n2, "rounds": args.rounds, "load_average": os.getloadavg(),
-        "bare_s_per_frame": per_frame["bare"], "pipeline_s_per_frame": per_frame["pipeline"],
-        "ratio": per_frame["pipeline"] / per_frame["bare"],
-        "bare_cpu_s_per_frame": cpu_frame["bare"], "pipeline_cpu_s_per_frame": cpu_frame["pipeline"],
-        "cpu_ratio": cpu_frame["pipeline"] / cpu_frame["bare"],
-        "bare_total_s": min(wall["bare"][args.n2]), "pipeline_total_s": min(wall["pipeline"][args.n2]),
-        "h5_kib_per_frame": h5_bytes / args.n2 / 1024, "png_kib_per_frame": png_bytes / args.n2 / 1024,
-    }
+    floor = per_frame["bare AA off (floor)"]
+
+    ref = tmp / "reference.h5"
+    pipeline(rig, args.n1, args.size, costume, ref, "workbench-taa", args.reference_samples)
+    reference = composited(ref)
+    quality = {name: psnr(composited(tmp / f"{name}-{args.n1}.h5"), reference) for name in names[:len(variants)]}
+    for name in ("bare AA off (floor)", "bare AA 8"):
+        quality[name] = psnr(composited(tmp / f"{name}-{args.n1}-0"), reference)
+
+    result = {"rig": str(rig), "size": args.size, "costume": costume, "n1": args.n1, "n2": args.n2,
+              "rounds": args.rounds, "load_average_after_timing": os.getloadavg(),
+              "s_per_frame": per_frame, "cpu_s_per_frame": cpu_frame,
+              "ratio_to_floor": {k: v / floor for k, v in per_frame.items()},
+              "cpu_ratio_to_floor": {k: v / cpu_frame["bare AA off (floor)"] for k, v in cpu_frame.items()},
+              f"psnr_db_vs_workbench_taa_{args.reference_samples}": quality,
+              f"hours_for_{args.dataset_frames}_frames_1_worker": {k: v * args.dataset_frames / 3600
+                                                                   for k, v in per_frame.items()}}
+    if args.workers2:
+        engine, samples = variants[0]
+        t2 = {n: pipeline(rig, n, args.size, costume, tmp / f"w2-{n}.h5", engine, samples, workers=2)[0] for n in ns}
+        w2 = (t2[args.n2] - t2[args.n1]) / (args.n2 - args.n1)
+        result["workers_2"] = {"variant": names[0], "s_per_frame": w2,
+                               f"hours_for_{args.dataset_frames}_frames": w2 * args.dataset_frames / 3600}
     print(json.dumps(result, indent=1), flush=True)
     if args.memory_frames:
         mem = memory_run(rig, args.memory_frames, args.memory_size, costume, tmp / "long.h5")
-        print(json.dumps({"memory": mem}, indent=1))
+        print(json.dumps({"memory": mem, "load_average": os.getloadavg()}, indent=1))
     print(f"(work files in {tmp})")
 
 

@@ -10,7 +10,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Vector
 
-from datagen.render.compositing import decode_tga
+from datagen.render.compositing import decode_tga, sample_offsets
 from datagen.render.engines import get_engine
 from datagen.render.projection import SENSOR_MM, blender_from_extrinsics
 
@@ -50,9 +50,20 @@ def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: in
     if not keep_look:
         for path, value in eng.default_look.items():
             _set(scene, path, value)
-    if not (samples is None and keep_look and eng.rig_keeps_samples):
-        _set(scene, eng.samples_path, eng.samples_value(eng.default_samples if samples is None else samples))
-    settings["samples"] = _get(scene, eng.samples_path)
+    if eng.jitter is not None:
+        # N renders with the renderer's anti-aliasing off, jittered and resolved by the pipeline.
+        for path, value in eng.jitter.off_settings.items():
+            _set(scene, path, value)
+        n = eng.default_samples if samples is None else samples
+        settings.update(samples=n, antialiasing=f"{n} jittered renders" if n > 1 else "off",
+                        sample_offsets=sample_offsets(n).tolist(), filter_width=eng.jitter.filter_width,
+                        offset_scale=eng.jitter.offset_scale,
+                        **{path.rsplit(".", 1)[1]: _get(scene, path) for path in eng.jitter.off_settings})
+    else:
+        if not (samples is None and keep_look and eng.rig_keeps_samples):
+            _set(scene, eng.samples_path, eng.samples_value(eng.default_samples if samples is None else samples))
+        settings["samples"] = _get(scene, eng.samples_path)
+        settings["antialiasing"] = "renderer"
     for path in eng.default_look:
         settings[path.rsplit(".", 1)[1]] = _get(scene, path)
     return settings
@@ -106,6 +117,21 @@ class FrameRenderer:
         """(S, S, 4) uint8 straight-alpha RGBA of the current frame."""
         bpy.ops.render.render(write_still=True)
         return decode_tga(self.path.read_bytes())
+
+    def render_jittered(self, camera: bpy.types.Object, offsets: np.ndarray) -> list[np.ndarray]:
+        """One render per sub-pixel offset (n, 2) (x right, y down, pixels): the camera's lens shift
+        moves the image plane, so pixel centres sample the scene at centre + offset."""
+        size = self.scene.render.resolution_x
+        data = camera.data
+        out = []
+        try:
+            for ox, oy in offsets:
+                # Shift is in units of the sensor's fitted (here: the only) dimension; +y is up.
+                data.shift_x, data.shift_y = ox / size, -oy / size
+                out.append(self.render())
+        finally:
+            data.shift_x = data.shift_y = 0.0
+        return out
 
     def close(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -16,6 +16,8 @@ import numpy as np
 from datagen.format.keypoint_sets import get_keypoint_set
 from datagen.render.blender import capture, rig as rigmod
 from datagen.render.blender.landmarks import KeypointEvaluator, bone_empties
+from datagen.render.compositing import resolve_samples
+from datagen.render.engines import get_engine
 from datagen.pose.bone_mapping import JointSource, RigError, map_bones
 from datagen.pose.landmarks import LandmarkSource, eye_bones, plan_landmarks
 
@@ -82,6 +84,7 @@ class BlenderSession:
         self._frame: float | None = None
         self.camera = None
         self.renderer = None
+        self._jitter = None  # (offsets (n, 2), engines.Jitter) when the pipeline anti-aliases
 
     def _add_motions(self, motions: list[str], fps: float | None) -> list:
         """Retarget BVH files onto the armature as new Actions: they become the clips (in this order)."""
@@ -100,6 +103,8 @@ class BlenderSession:
         settings = capture.configure_render(self.scene, engine, size, samples, keep_look=self.rig.from_blend)
         self.camera = capture.make_camera(self.scene, lens_mm)
         self.renderer = capture.FrameRenderer(self.scene)
+        jitter = get_engine(engine).jitter
+        self._jitter = None if jitter is None else (np.array(settings["sample_offsets"]), jitter)
         return settings
 
     def close(self) -> None:
@@ -212,7 +217,13 @@ class BlenderSession:
         dg = self.depsgraph
         dg.update()
         with quiet_fds(self.quiet):
-            rgba = self.renderer.render()
+            if self._jitter is None:
+                rgba = self.renderer.render()
+            else:
+                offsets, jitter = self._jitter
+                samples = self.renderer.render_jittered(self.camera, offsets)
+        if self._jitter is not None:
+            rgba = resolve_samples(samples, offsets, jitter.filter_width, jitter.offset_scale)
         centre = -world_to_cam[:3, :3].T @ world_to_cam[:3, 3]
         vec = joints - centre
         dist = np.linalg.norm(vec, axis=1)
