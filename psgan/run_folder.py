@@ -5,7 +5,7 @@
 * ``log.txt`` -- the console (every log line and tick line; appended on resume);
 * ``log.jsonl`` -- one JSON object per tick and per phase end; ``tensorboard/`` -- the same scalars
   when the ``[tensorboard]`` extra is installed;
-* ``checkpoints/network-snapshot-<kimg>.pt`` every ``--snap`` kimg (all, or the last ``--keep``).
+* ``checkpoints/network-snapshot-<kimg>.pt`` (e.g. ``network-snapshot-01200.000.pt``) every ``--snap`` kimg (all, or the last ``--keep``).
 
 Only rank 0 calls any of this.
 """
@@ -164,7 +164,9 @@ class RunLog:
 
 
 def snapshot_name(total_img: int) -> str:
-    return f"network-snapshot-{total_img // 1000:06d}.pt"
+    """``network-snapshot-<kimg>.pt``, kimg to the image (short test runs snapshot below 1 kimg), padded
+    so that the names sort by time: network-snapshot-01200.000.pt."""
+    return f"network-snapshot-{total_img / 1000:09.3f}.pt"
 
 
 def prune_snapshots(folder: Path, keep: int) -> list[Path]:

@@ -84,6 +84,11 @@ def check_batches(phases: list[Phase], world: int) -> None:
                              f"{2 * world} or fewer processes")
 
 
+def compile_network(net: torch.nn.Module, backend: str = "inductor"):
+    """``torch.compile`` with static shapes: one graph per resolution and fade, no graph breaks."""
+    return torch.compile(net, dynamic=False, backend=backend)
+
+
 class Trainer:
     """Holds the networks, optimisers and position of one run; :meth:`run` trains to the end."""
 
@@ -180,8 +185,7 @@ class Trainer:
             # limit of 8. dynamic=False: with automatic dynamic shapes the second resolution turns the
             # resolution into a symbol and the blocks chosen by it break the graph (36 graphs, 16 breaks).
             dynamo.config.cache_size_limit = max(dynamo.config.cache_size_limit, 64)
-            self._G_step = torch.compile(self.G, dynamic=False)
-            self._D_forward = torch.compile(self.D, dynamic=False)
+            self._G_step, self._D_forward = compile_network(self.G), compile_network(self.D)
 
     def _restore(self, ck: dict) -> None:
         p = self.ckpt_path
