@@ -301,7 +301,7 @@ def posenet() -> None:
 @click.option("--batch", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--lr", type=_Finite(min=0, min_open=True), default=2e-3, show_default=True)
 @click.option("--width", type=click.IntRange(4), default=16, show_default=True, help="Channels of the first level (cost grows with its square).")
-@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
+@click.option("--holdout", type=_Finite(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
               help="Fraction of poses held out (split by pose).")
 @click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--minutes", type=_Finite(min=0, min_open=True), default=None, help="Stop after this long.")

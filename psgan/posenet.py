@@ -364,8 +364,9 @@ def load_posenet(path: str | os.PathLike, device: str | torch.device = "cpu") ->
                 and cfg.resolution >= 8 and isinstance(cfg.training, dict)):
             raise ValueError(f"num_keypoints {cfg.num_keypoints!r}, resolution {cfg.resolution!r}")
         model = PoseNet(cfg)
-    except (TypeError, ValueError, AttributeError, RuntimeError) as e:
-        raise PoseNetError(f"{path}: posenet config is not valid ({str(e).splitlines()[0][:200]})") from None
+    except (TypeError, ValueError, AttributeError, RuntimeError, PoseNetError) as e:
+        msg = e.message if isinstance(e, PoseNetError) else str(e).splitlines()[0]
+        raise PoseNetError(f"{path}: posenet config is not valid ({msg[:200]})") from None
     try:
         model.load_state_dict(blob["state_dict"])
     except (RuntimeError, TypeError, AttributeError, KeyError) as e:

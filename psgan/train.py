@@ -535,6 +535,10 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         if resume:
             ck = load_checkpoint(latest)
             saved = checkpoint_config(ck, latest, TRAINING_KEYS)
+            _, conflicts = resume_config(saved, cfg, given)
+            if conflicts:
+                raise PsganError(f"{out}: --resume with options that differ from the saved run "
+                                 f"({'; '.join(conflicts)}); drop them or start a new --out")
             if int(ck["phase"]) >= len(build_phases(saved.schedule)):
                 log.warning("%s: the run is complete (%.2f kimg, %dx%d); nothing to do", out,
                             int(ck["total_img"]) / 1000, int(ck["resolution"]), int(ck["resolution"]))
