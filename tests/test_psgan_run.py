@@ -27,7 +27,8 @@ def tiny(tmp_path_factory):
 
 
 def _cfg(data, out, max_res=8, kimg=0.016, **kw):
-    kw = {**dict(tick_kimg=0.016, sample_kimg=1.0, ckpt_kimg=1.0, snap_kimg=0.0, device="cpu", workers=0), **kw}
+    dev = os.environ.get("PSGAN_TEST_DEVICE", "cpu")            # scripts/gpu_check.sh sets cuda
+    kw = {**dict(tick_kimg=0.016, sample_kimg=1.0, ckpt_kimg=1.0, snap_kimg=0.0, device=dev, workers=0), **kw}
     return configure(data, out, max_res=max_res, kimg_per_phase=kimg, batch={4: 4}, **TINY, **kw)
 
 
@@ -229,3 +230,24 @@ def test_compile_trains_on_the_cpu_backend(tiny, tmp_path):
     t.close()
     assert t.total_img == 8 and sum(counters["graph_break"].values()) == 0
     assert all(torch.isfinite(p).all() for p in t.G.parameters())
+
+
+def test_gpu_check_dry_run(tmp_path):
+    """scripts/gpu_check.py on the CPU with tiny sizes: every section runs and reports (no GPU is lent
+    to check the real one here; the script is what a GPU session runs, docs/benchmarks.md)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rep = mod.main(["--dry-run", "--out", str(tmp_path)])
+    checks = rep["cuda_checks"]
+    assert checks["resume_exact"] is True and checks["checkpoint_loads_on_cpu"] is True
+    assert checks["finished_total_img"] == 5 * 64                      # 4 -> 16: 5 phases of 0.064 kimg
+    assert set(rep["img_per_s"]) == {"bf16", "off"} and all(v > 0 for d in rep["img_per_s"].values() for v in d.values())
+    assert rep["training"]["samples"] and rep["projected_full_schedule_hours_bf16"] > 0
+    assert json.loads((tmp_path / "gpu_check.json").read_text())["dry_run"] is True
+    # the projection: at a constant rate, 1 + 2 x 2 phases of 600 kimg at 100 img/s
+    assert mod.project_schedule({4: 100.0, 16: 100.0}, 600.0, 16) == pytest.approx(5 * 600e3 / 100)
