@@ -222,6 +222,13 @@ def test_joint_groups_by_landmark():
     pred[:, g["legs"]] += 100                                      # only the legs wrong
     out = pck_groups(pred, xy, mask, g)
     assert out["legs"] == 0.0 and out["arms"] == out["head"] == out["torso"] == 1.0
+    # a group of one keypoint (avatar20's head) is scored against the whole person's size
+    ks = get_keypoint_set("avatar20")
+    g = group_masks(ks.landmarks)
+    assert g["head"].sum() == 1
+    xy = _poses(5, 20)
+    near = xy + np.array([2.0, 0.0], np.float32)
+    assert pck_groups(near, xy, np.ones((5, 20), bool), g)["head"] == 1.0
 
 
 def test_pose_distance_is_zero_for_a_shifted_scaled_copy():

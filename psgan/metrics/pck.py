@@ -85,15 +85,17 @@ def person_size(xy: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def pck_person(pred: np.ndarray, target: np.ndarray, mask: np.ndarray,
-               thresholds: tuple[float, ...] = PERSON_THRESHOLDS) -> dict[str, float]:
+               thresholds: tuple[float, ...] = PERSON_THRESHOLDS, counted: np.ndarray | None = None
+               ) -> dict[str, float]:
     """PCK with the threshold ``t * person_size(target)`` of each row (PCK@bbox): independent of how
     much of the frame the person fills. Keys ``pck_person@0.1`` ...; rows whose size is undefined or
-    zero are left out."""
+    zero are left out. The size comes from every keypoint of ``mask``; ``counted`` (default ``mask``)
+    selects the keypoints scored, e.g. one joint group."""
     pred = np.asarray(pred, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
     size = person_size(target, mask)
     ok = np.isfinite(size) & (size > 0)
-    m = np.asarray(mask, dtype=bool) & ok[:, None]
+    m = np.asarray(mask if counted is None else counted, dtype=bool) & np.asarray(mask, bool) & ok[:, None]
     err = np.linalg.norm(pred - np.nan_to_num(target), axis=-1)
     ref = np.where(ok, size, 1.0)[:, None]
     out = {}
@@ -105,7 +107,7 @@ def pck_person(pred: np.ndarray, target: np.ndarray, mask: np.ndarray,
 def pck_groups(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, groups: dict[str, np.ndarray],
                t: float = 0.2) -> dict[str, float]:
     """Person-relative PCK@t over each joint group's keypoints: {"head": .., "torso": .., ...}."""
-    return {g: pck_person(pred, target, mask & gm[None, :], (t,))[f"pck_person@{t:g}"]
+    return {g: pck_person(pred, target, mask, (t,), counted=mask & gm[None, :])[f"pck_person@{t:g}"]
             for g, gm in groups.items()}
 
 
