@@ -90,7 +90,7 @@ def test_oracle_scores_at_the_ceiling_and_blind_source_at_the_floor(sticks):
             sc = m["pose"][part]
             assert 0 <= sc["pck_person@0.1"] <= sc["pck_person@0.2"] <= 1
             assert set(sc["groups"]) == {"head", "torso", "arms", "legs"}
-    assert oracle["pose"]["generated"]["pck_person@0.2"] > oracle["pose"]["floor"]["pck_person@0.2"] + 0.4
+    assert oracle["pose"]["generated"]["pck_person@0.1"] > oracle["pose"]["floor"]["pck_person@0.1"] + 0.4
     assert oracle["verdict"]["status"] == "follows" and oracle["verdict"]["text"].startswith("follows the pose: ")
     assert blind["verdict"]["status"] == "ignored" and "at its floor: the pose is ignored" in blind["verdict"]["text"]
     for g in ("arms", "legs"):
@@ -124,7 +124,7 @@ def test_verdict_rules():
     from psgan.evaluate import verdict
 
     def pose(g, f, c):
-        return {p: {"pck_person@0.2": v} for p, v in (("generated", g), ("floor", f), ("ceiling", c))}
+        return {p: {"pck_person@0.1": v} for p, v in (("generated", g), ("floor", f), ("ceiling", c))}
     assert verdict(pose(0.73, 0.46, 0.9))["text"] == "follows the pose: 0.73 against a floor of 0.46 (ceiling 0.90)"
     assert verdict(pose(0.55, 0.46, 0.9))["status"] == "partly"
     assert verdict(pose(0.48, 0.46, 0.9))["text"].startswith("at its floor: the pose is ignored")

@@ -105,8 +105,8 @@ def pck_person(pred: np.ndarray, target: np.ndarray, mask: np.ndarray,
 
 
 def pck_groups(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, groups: dict[str, np.ndarray],
-               t: float = 0.2) -> dict[str, float]:
-    """Person-relative PCK@t over each joint group's keypoints: {"head": .., "torso": .., ...}."""
+               t: float = 0.1) -> dict[str, float]:
+    """Person-relative PCK@t (the verdict's 0.1) over each joint group's keypoints: {"head": .., "torso": .., ...}."""
     return {g: pck_person(pred, target, mask, (t,), counted=mask & gm[None, :])[f"pck_person@{t:g}"]
             for g, gm in groups.items()}
 
