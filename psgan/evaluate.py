@@ -424,7 +424,7 @@ def format_table(results: dict) -> str:
     for t in THRESHOLDS:
         key = f"pck@{t:g}"
         for part, label in (("generated", f"PCK@{t:g} generated"), ("ceiling", "  ceiling (real images)"),
-                            ("floor", "  floor (other poses)")):
+                            ("floor", "  floor (farthest poses)")):
             row(label, [_fmt(m["pose"][part][key], ".3f") for m in models])
     for t in PERSON_THRESHOLDS:
         key = f"pck_person@{t:g}"
@@ -436,7 +436,7 @@ def format_table(results: dict) -> str:
         row(f"  {g}: gen / floor / ceil", ["/".join(_fmt(m["pose"][p]["groups"].get(g), ".2f")
                                                     for p in ("generated", "floor", "ceiling")) for m in models])
     for part, label in (("generated", "mean error px generated"), ("ceiling", "  ceiling (real images)"),
-                        ("floor", "  floor (other poses)")):
+                        ("floor", "  floor (farthest poses)")):
         row(label, [_fmt(m["pose"][part]["mean_error_px"], ".2f") for m in models])
     row("FID", [_fmt(m["quality"]["fid"], ".2f") for m in models])
     row("KID x 1000", [_fmt(None if m["quality"]["kid"] is None else 1000 * m["quality"]["kid"], ".2f")
