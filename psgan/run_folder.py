@@ -116,7 +116,7 @@ class Console:
     def __init__(self, out: Path | None) -> None:
         self.handler = TqdmHandler(out / "log.txt" if out else None)
         self.logger = logging.getLogger("psgan")
-        self._propagate = self.logger.propagate
+        self._propagate, self._level = self.logger.propagate, self.logger.level
         self.logger.addHandler(self.handler)
         self.logger.propagate = False
         if self.logger.level == logging.NOTSET:
@@ -131,6 +131,7 @@ class Console:
     def close(self) -> None:
         self.logger.removeHandler(self.handler)
         self.logger.propagate = self._propagate
+        self.logger.setLevel(self._level)
         self.handler.close()
 
 

@@ -59,6 +59,21 @@ def test_run_folder_provenance_log_snapshots_summary(tiny, tmp_path, capsys):
     assert not (out / ".lock").read_text().strip()          # released
 
 
+def test_tensorboard_scalars_or_one_line_saying_how(tiny, tmp_path, caplog):
+    import importlib.util
+
+    from psgan.run_folder import TENSORBOARD_HINT
+    caplog.set_level("INFO", logger="psgan")
+    out = tmp_path / "run"
+    train(_cfg(tiny, out, max_res=4), progress=False)
+    text = (out / "log.txt").read_text()
+    if importlib.util.find_spec("tensorboard") is None:
+        assert text.count(TENSORBOARD_HINT) == 1 and not (out / "tensorboard").exists()
+        assert "[tensorboard]" in TENSORBOARD_HINT
+    else:
+        assert TENSORBOARD_HINT not in text and any((out / "tensorboard").iterdir())
+
+
 def test_snapshots_all_kept_by_default(tiny, tmp_path):
     out = tmp_path / "run"
     train(_cfg(tiny, out, max_res=4, kimg=0.032, snap_kimg=0.008), progress=False)
