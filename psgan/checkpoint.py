@@ -28,6 +28,11 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     try:
         torch.save({"format": FORMAT, "version": VERSION, **state}, tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        # A full disk, a read-only or vanished folder: the previous file is untouched, so the run
+        # stays resumable from it.
+        tmp.unlink(missing_ok=True)
+        raise PsganError(f"{path}: cannot write the checkpoint ({e.strerror or e})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

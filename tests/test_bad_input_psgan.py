@@ -252,3 +252,32 @@ def test_bad_input(name, files, tmp_path):
 
 def test_the_table_is_large_enough():
     assert len(CASES) >= 100
+
+
+def test_full_disk_while_checkpointing_is_one_line_and_resumable(files, tmp_path, monkeypatch):
+    """An injected ENOSPC at the checkpoint writer (no tmpfs can be mounted here): one line naming the
+    file, no temporary file left, and the run resumes from its last whole checkpoint."""
+    import errno
+
+    import psgan.checkpoint as ckmod
+
+    out = tmp_path / "run"
+    real = torch.save
+    calls = {"n": 0}
+
+    def full(obj, f, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] >= 2:                    # the first checkpoint is written, the second finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device", str(f))
+        return real(obj, f, *a, **kw)
+    monkeypatch.setattr(ckmod.torch, "save", full)
+    r = CliRunner().invoke(main, ["train", str(files["data"]), "-o", str(out), *TRAIN])
+    monkeypatch.setattr(ckmod.torch, "save", real)
+    errors = [x for x in r.output.splitlines() if "Error" in x or "Traceback" in x]
+    assert r.exit_code == 1 and errors == [
+        f"Error: {out / 'checkpoints' / 'latest.pt'}: cannot write the checkpoint (No space left on device)"], r.output
+    assert not list((out / "checkpoints").glob(".*tmp*"))
+    first = load_checkpoint(out / "checkpoints" / "latest.pt")["total_img"]
+    r = CliRunner().invoke(main, ["train", str(files["data"]), "-o", str(out), *TRAIN, "--resume"])
+    assert r.exit_code == 0, r.output
+    assert load_checkpoint(out / "checkpoints" / "latest.pt")["total_img"] == 48 > first
