@@ -2,15 +2,50 @@
 from __future__ import annotations
 
 import logging
+import math
+import sys
 from pathlib import Path
 
 import click
 
 # No exists=True: the library names a missing or bad file in one line and exits 1.
 _FILE = click.Path(dir_okay=False, path_type=Path)
+_SEED = click.IntRange(0, 2**31 - 1)
+RESOLUTIONS = tuple(2 ** k for k in range(2, 11))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Finite(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (FloatRange lets nan through: nan < min is False)."""
+
+    def convert(self, value, param, ctx):
+        v = super().convert(value, param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return v
+
+
+class OneLineGroup(click.Group):
+    """Errors as one ``Error:`` line: library errors exit 1, usage errors (a bad option or value) exit
+    2 as click's convention has it, without the usage block; Ctrl-C exits 130 (README "Exit codes")."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.UsageError as e:
+            e.ctx = None
+            e.show()
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="psgan-toolkit")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
@@ -20,21 +55,52 @@ def main(verbose: bool) -> None:
 
 
 def _per_res(kind: type):
-    """Parse '8' (every resolution) or '4:16,256:12' (from each resolution on) into {res: value}."""
+    """Parse '8' (every resolution) or '4:16,256:12' (from each resolution on) into {res: value};
+    values must be positive and finite, resolutions powers of two from 4 to 1024."""
     def convert(ctx, param, value):
         if value is None:
             return None
         try:
             if ":" not in value:
-                return {4: kind(value)}
-            out = {}
-            for part in value.split(","):
-                r, v = part.split(":")
-                out[int(r)] = kind(v)
-            return out
+                out = {4: kind(value)}
+            else:
+                out = {}
+                for part in value.split(","):
+                    r, v = part.split(":")
+                    out[int(r)] = kind(v)
         except ValueError:
             raise click.BadParameter(f"{value!r}: expected a {kind.__name__} or RES:VALUE,RES:VALUE", param=param) from None
+        for r, v in out.items():
+            if r not in RESOLUTIONS:
+                raise click.BadParameter(f"{value!r}: resolution {r} is not a power of two from 4 to 1024", param=param)
+            if not math.isfinite(v) or v <= 0:
+                raise click.BadParameter(f"{value!r}: {v} is not a positive finite number", param=param)
+        return out
     return convert
+
+
+# Which TrainConfig fields each `train` option sets (for --resume: options given must match the run).
+_TRAIN_FIELDS = {
+    "max_res": ("schedule.max_res", "model.max_res"), "kimg_per_phase": ("schedule.kimg_per_phase",),
+    "final_kimg": ("schedule.final_kimg",), "batch": ("schedule.batch",), "lr": ("schedule.lr",),
+    "no_pose": ("model.use_pose",), "latent": ("model.latent",), "fmap_base": ("model.fmap_base",),
+    "fmap_max": ("model.fmap_max",), "seed": ("seed",), "no_mirror": ("mirror",),
+    "no_ema_warmup": ("ema_warmup",), "device": ("device",), "amp": ("amp",),
+    "channels_last": ("channels_last",), "compile_": ("compile",), "workers": ("workers",),
+    "cache_mb": ("cache_mb",), "threads": ("threads",), "tick_kimg": ("tick_kimg",),
+    "sample_kimg": ("sample_kimg",), "ckpt_kimg": ("ckpt_kimg",), "snap": ("snap_kimg",), "keep": ("keep",),
+    "data": ("data",),
+}
+
+
+def _given_fields(ctx: click.Context) -> set[str]:
+    from click.core import ParameterSource
+
+    given = set()
+    for name, fields_ in _TRAIN_FIELDS.items():
+        if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
+            given.update(fields_)
+    return given
 
 
 @main.command()
@@ -43,9 +109,9 @@ def _per_res(kind: type):
               help="Run folder (default runs/<data name>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint, exactly.")
 @click.option("--max-res", type=click.IntRange(4, 1024), default=None, help="Last resolution (default: the dataset's).")
-@click.option("--kimg-per-phase", type=click.FloatRange(min=0.001), default=600.0, show_default=True,
+@click.option("--kimg-per-phase", type=_Finite(min=0.001), default=600.0, show_default=True,
               help="Thousands of real images per fade-in and per stabilisation phase.")
-@click.option("--final-kimg", type=click.FloatRange(min=0.001), default=None, help="Length of the last phase (default: --kimg-per-phase).")
+@click.option("--final-kimg", type=_Finite(min=0.001), default=None, help="Length of the last phase (default: --kimg-per-phase).")
 @click.option("--batch", callback=_per_res(int), default=None,
               help="Minibatch: '8' for all resolutions or '4:16,256:12,512:5' (default: the paper's).")
 @click.option("--lr", callback=_per_res(float), default=None,
@@ -54,7 +120,7 @@ def _per_res(kind: type):
 @click.option("--latent", type=click.IntRange(1), default=512, show_default=True)
 @click.option("--fmap-base", type=click.IntRange(1), default=8192, show_default=True)
 @click.option("--fmap-max", type=click.IntRange(1), default=512, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--no-mirror", is_flag=True, help="Disable mirror augmentation.")
 @click.option("--no-ema-warmup", is_flag=True,
               help="Keep the G average at 0.999 from step 0 (default: min(0.999, (1+t)/(10+t))).")
@@ -62,20 +128,25 @@ def _per_res(kind: type):
 @click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True,
               help="bf16 autocast (auto: on CUDA only).")
 @click.option("--channels-last", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
-@click.option("--compile", "compile_", is_flag=True, help="torch.compile G and D (CUDA).")
+@click.option("--compile", "compile_", is_flag=True,
+              help="torch.compile G and D, one static graph per resolution and fade (CUDA; the CPU works too).")
 @click.option("--workers", type=click.IntRange(0), default=2, show_default=True,
               help="Data-loader processes for levels not held in memory.")
 @click.option("--cache-mb", type=click.IntRange(0), default=1024, show_default=True,
               help="Hold a pyramid level in memory when it is at most this big.")
 @click.option("--threads", type=click.IntRange(0), default=0, help="CPU threads (0: all cores).")
-@click.option("--tick-kimg", type=click.FloatRange(min=0), default=4.0, show_default=True, help="Log every ... kimg.")
-@click.option("--sample-kimg", type=click.FloatRange(min=0), default=50.0, show_default=True, help="Sample grid every ... kimg.")
-@click.option("--ckpt-kimg", type=click.FloatRange(min=0), default=100.0, show_default=True, help="Checkpoint every ... kimg.")
-def train(data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_per_phase: float,
+@click.option("--tick-kimg", type=_Finite(min=0), default=4.0, show_default=True, help="Log every ... kimg.")
+@click.option("--sample-kimg", type=_Finite(min=0), default=50.0, show_default=True, help="Sample grid every ... kimg.")
+@click.option("--ckpt-kimg", type=_Finite(min=0), default=100.0, show_default=True, help="Update checkpoints/latest.pt every ... kimg.")
+@click.option("--snap", type=_Finite(min=0), default=1000.0, show_default=True,
+              help="Keep a checkpoints/network-snapshot-<kimg>.pt every ... kimg (0: none).")
+@click.option("--keep", type=click.IntRange(0), default=0, show_default=True, help="Keep only the newest N snapshots (0: all).")
+@click.pass_context
+def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_per_phase: float,
           final_kimg: float | None, batch: dict | None, lr: dict | None, no_pose: bool, latent: int,
           fmap_base: int, fmap_max: int, seed: int, no_mirror: bool, no_ema_warmup: bool, device: str, amp: str,
           channels_last: str, compile_: bool, workers: int, cache_mb: int, threads: int,
-          tick_kimg: float, sample_kimg: float, ckpt_kimg: float) -> None:
+          tick_kimg: float, sample_kimg: float, ckpt_kimg: float, snap: float, keep: int) -> None:
     """Train PSGAN on a dataset file (format v1), 4x4 up to --max-res.
 
     \b
@@ -84,17 +155,24 @@ def train(data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_
       psgan train data.h5 --max-res 32 --kimg-per-phase 2 -o runs/demo
       psgan train data.h5 -o runs/full --resume             # continue exactly
       torchrun --nproc_per_node=4 -m psgan.cli train data.h5 -o runs/ddp
-    """
-    from psgan.train import configure, train as run_training
 
+    With --resume, options that differ from the saved run are refused, except --workers, --cache-mb,
+    --threads, --device and the --*-kimg/--snap/--keep output periods (docs/training.md).
+    """
+    from psgan.train import configure, resolve_device, train as run_training
+
+    resolve_device(device)          # before anything is read or created
     out = out or Path("runs") / data.stem
     cfg = configure(data, out, max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
                     batch=batch, lr=lr, use_pose=not no_pose, latent=latent, fmap_base=fmap_base,
                     fmap_max=fmap_max, seed=seed, mirror=not no_mirror, ema_warmup=not no_ema_warmup, device=device, amp=amp,
                     channels_last=channels_last, compile=compile_, workers=workers, cache_mb=cache_mb,
-                    threads=threads, tick_kimg=tick_kimg, sample_kimg=sample_kimg, ckpt_kimg=ckpt_kimg)
-    ckpt = run_training(cfg, resume=resume)
-    click.echo(f"checkpoint: {ckpt}\nsamples:    {Path(cfg.out) / 'samples' / 'final.png'}")
+                    threads=threads, tick_kimg=tick_kimg, sample_kimg=sample_kimg, ckpt_kimg=ckpt_kimg,
+                    snap_kimg=snap, keep=keep)
+    ckpt = run_training(cfg, resume=resume, given=_given_fields(ctx) if resume else None)
+    import os
+    if int(os.environ.get("RANK", 0)) == 0:
+        click.echo(f"checkpoint: {ckpt}\nsamples:    {Path(cfg.out) / 'samples' / 'final.png'}")
 
 
 @main.command()
@@ -103,13 +181,13 @@ def train(data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_
               help="Poses: a dataset file (its --rows), a folder of OpenPose JSON of one video, or a .bvh clip (with --rig).")
 @click.option("--rows", default=None, help="Rows of --poses: START:STOP[:STEP] or 3,7,9 (default: all).")
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
-              help="A .gif, an .mp4, a folder of PNGs, or a .png with --grid.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Latent seed (the first, with --interpolate/--grid).")
+              help="A .gif, an .mp4 (H.264), a folder of PNGs (no suffix), or a .png with --grid.")
+@click.option("--seed", type=_SEED, default=0, show_default=True, help="Latent seed (the first, with --interpolate/--grid).")
 @click.option("--interpolate", type=click.IntRange(2), default=None,
               help="Interpolate between this many latents at the fixed poses of --rows.")
 @click.option("--steps", type=click.IntRange(1), default=16, show_default=True, help="Frames between two latents.")
 @click.option("--grid", "grid_", type=click.IntRange(1), default=None, help="A grid of this many latents x the poses.")
-@click.option("--fps", type=click.FloatRange(min=0.1), default=12.0, show_default=True)
+@click.option("--fps", type=_Finite(min=0.1, max=240), default=12.0, show_default=True)
 @click.option("--size", type=click.IntRange(0), default=0, help="Output pixels per image (0: max(resolution, 128)).")
 @click.option("--with-pose", is_flag=True, help="Show each pose's skeleton beside (grid: above) the images.")
 @click.option("--data", "train_data", type=_FILE, default=None,
@@ -131,7 +209,7 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
       psgan generate latest.pt --poses data.h5 --rows 0:120 -o frames/      # folder of PNGs
       psgan generate latest.pt --poses data.h5 --rows 5 --interpolate 4 -o morph.mp4
       psgan generate latest.pt --poses data.h5 --rows 0:60:10 --grid 4 -o grid.png
-      psgan generate latest.pt --poses openpose_json/ --smooth -o dance.gif --with-pose
+      psgan generate latest.pt --poses video_json/ --smooth -o dance.gif --with-pose
       psgan generate latest.pt --poses 131_01.bvh --frames 60 -o mocap.gif
     """
     from psgan import generate as gen
@@ -143,6 +221,10 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
         raise click.UsageError("--interpolate and --grid exclude each other")
     if grid_ is None and out.suffix.lower() == ".png":
         raise PsganError(f"{out}: a .png holds a --grid; animations go to .gif, .mp4 or a folder")
+    if grid_ is None:
+        gen.check_frames_target(out)
+    else:
+        gen.check_grid_target(out)
     if not poses.exists():
         raise PsganError(f"{poses}: no such file or folder")
     G, cfg = load_generator(ckpt, resolve_device(device))
@@ -181,7 +263,7 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
               help="Generated and real images each for FID/KID (0: skip).")
 @click.option("--diversity-poses", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--diversity-latents", type=click.IntRange(2), default=8, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--sequence", type=click.Path(exists=True, path_type=Path), default=None,
@@ -199,10 +281,19 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
       psgan eval runs/demo/checkpoints/latest.pt --data data.h5 -o eval.json
       psgan eval runs/psgan/checkpoints/latest.pt --data data.h5 \\
           --compare runs/nopose/checkpoints/latest.pt --posenet posenet.pt
-      psgan eval latest.pt --data data.h5 --sequence openpose_json/ --posenet posenet.pt
+      psgan eval latest.pt --data data.h5 --sequence video_json/ --posenet posenet.pt
     """
     import json
 
+    from psgan.errors import PsganError
+    from psgan.train import resolve_device
+
+    resolve_device(device)
+    if out is not None:
+        if out.is_dir():
+            raise PsganError(f"{out}: is a folder; -o names the JSON file to write")
+        if out.suffix.lower() != ".json":
+            raise PsganError(f"{out}: the results are written as .json (a .png sheet goes beside it)")
     if sequence is not None:
         from psgan.sequence_eval import evaluate_sequence, format_sequence
 
@@ -210,9 +301,14 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
                                 batch=batch, device=device)
         click.echo(format_sequence(res))
         if out:
-            out.parent.mkdir(parents=True, exist_ok=True)
             strict = json.loads(json.dumps(res), parse_constant=lambda _: None)  # NaN -> null
-            out.write_text(json.dumps(strict, indent=2) + "\n")
+            tmp = out.with_name(f".{out.name}.tmp")
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                tmp.write_text(json.dumps(strict, indent=2) + "\n")
+                tmp.replace(out)
+            finally:
+                tmp.unlink(missing_ok=True)
             click.echo(f"wrote {out}")
         return
 
@@ -224,11 +320,15 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
     results = evaluate_checkpoints(ckpts, data, posenet, cfg)
     click.echo(format_table(results))
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")
-        tmp.write_text(json.dumps(to_json(results), indent=2) + "\n")
-        tmp.replace(out)
-        sheet = write_sample_sheet(results, out.with_suffix(".png"))
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(to_json(results), indent=2) + "\n")
+            tmp.replace(out)
+            sheet = write_sample_sheet(results, out.with_suffix(".png"))
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise PsganError(f"{e.filename or out}: cannot write ({e.strerror})") from None
         click.echo(f"wrote {out} and {sheet}")
 
 
@@ -244,12 +344,12 @@ def posenet() -> None:
               help="Input resolution; use the resolution of the models it will evaluate.")
 @click.option("--steps", type=click.IntRange(1), default=1500, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=32, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True)
+@click.option("--lr", type=_Finite(min=0, min_open=True), default=2e-3, show_default=True)
 @click.option("--width", type=click.IntRange(4), default=16, show_default=True, help="Channels of the first level (cost grows with its square).")
-@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
+@click.option("--holdout", type=_Finite(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
               help="Fraction of poses held out (split by pose).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Stop after this long.")
+@click.option("--seed", type=_SEED, default=0, show_default=True)
+@click.option("--minutes", type=_Finite(min=0, min_open=True), default=None, help="Stop after this long.")
 @click.option("--device", default="cpu", show_default=True)
 def posenet_train(data: Path, out: Path, res: int, steps: int, batch: int, lr: float, width: int,
                   holdout: float, seed: int, minutes: float | None, device: str) -> None:
@@ -258,13 +358,21 @@ def posenet_train(data: Path, out: Path, res: int, steps: int, batch: int, lr: f
     \b
     Example:  psgan posenet train data.h5 -o posenet.pt --res 64
     """
+    from psgan.errors import PsganError
     from psgan.posenet import PoseNetTrainConfig, save_posenet, train_posenet
     from psgan.train import resolve_device
 
+    if out.exists() and out.is_dir():
+        raise PsganError(f"{out}: is a folder; -o names the detector file to write")
+    if not out.parent.is_dir():
+        raise PsganError(f"{out}: folder {out.parent} does not exist")
     cfg = PoseNetTrainConfig(resolution=res, steps=steps, batch=batch, lr=lr, width=width, holdout=holdout,
                              seed=seed, max_minutes=minutes, device=str(resolve_device(device)))
     model, mcfg = train_posenet(data, cfg)
-    save_posenet(out, model, mcfg)
+    try:
+        save_posenet(out, model, mcfg)
+    except OSError as e:
+        raise PsganError(f"{out}: cannot write ({e.strerror})") from None
     t = mcfg.training
     h = t["heldout"]
     click.echo(f"wrote {out}: {t['train_rows']} training rows, {len(t['heldout_rows'])} held out "

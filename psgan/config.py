@@ -93,6 +93,8 @@ class TrainConfig:
     tick_kimg: float = 4.0           # a log line every this many kimg (and at every phase end)
     sample_kimg: float = 50.0        # a sample grid every this many kimg (and at every phase end)
     ckpt_kimg: float = 100.0         # a checkpoint every this many kimg (and at every phase end)
+    snap_kimg: float = 1000.0        # a kept network-snapshot-<kimg>.pt every this many kimg (0: none)
+    keep: int = 0                    # keep the newest this many snapshots (0: all)
     sample_latents: int = 4          # rows of the sample grid
     sample_poses: int = 6            # columns of the sample grid
 
@@ -106,3 +108,38 @@ class TrainConfig:
         d["schedule"] = ScheduleConfig(**d.get("schedule", {}))
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
+
+    def flat(self) -> dict[str, object]:
+        """{"model.latent": 512, "schedule.batch": {...}, "seed": 0, ...}: every field by dotted name."""
+        out: dict[str, object] = {}
+        for k, v in asdict(self).items():
+            if isinstance(v, dict) and k in ("model", "schedule"):
+                out.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+            else:
+                out[k] = v
+        return out
+
+
+# Fields a resumed run may change: where things are read and how often things are written or shown.
+# The device is here too (a CUDA run continues on the CPU and back), though the continuation is then no
+# longer bit-identical to an unbroken run. Everything else changes the maths and is refused.
+SAFE_ON_RESUME = frozenset({"data", "out", "device", "workers", "cache_mb", "threads", "tick_kimg",
+                            "sample_kimg", "ckpt_kimg", "snap_kimg", "keep"})
+
+
+def resume_config(saved: TrainConfig, new: TrainConfig, given: set[str] | None = None
+                  ) -> tuple[TrainConfig, list[str]]:
+    """The config a resumed run continues with, and the list of refused differences.
+
+    ``given``: the dotted field names the user set on this command line (None: every field of ``new``
+    counts as given, as for library callers). Safe fields that were given are taken from ``new``; any
+    other given field that differs from ``saved`` is a conflict, listed as ``name: saved -> new``.
+    """
+    a, b = saved.flat(), new.flat()
+    given = set(b) if given is None else given
+    conflicts = [f"{k}: {a[k]!r} -> {b[k]!r}" for k in sorted(given)
+                 if k not in SAFE_ON_RESUME and k in a and a[k] != b[k]]
+    out = TrainConfig.from_json(saved.to_json())
+    for k in given & SAFE_ON_RESUME:
+        setattr(out, k, getattr(new, k))
+    return out, conflicts

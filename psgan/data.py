@@ -118,17 +118,21 @@ def _worker_init(_: int) -> None:
 def batches(data: PoseData, res: int, batch: int, start: int, steps: int, *, seed: int, mirror: bool,
             rank: int = 0, world: int = 1, cache: dict[int, torch.Tensor] | None = None,
             cache_mb: int = 1024, workers: int = 2) -> Iterator[Batch]:
-    """``steps`` per-rank minibatches of ``batch`` rows at level ``res``, from stream position ``start``.
+    """``steps`` per-rank slices of global minibatches of ``batch`` rows at level ``res``, from stream
+    position ``start``.
 
-    Each step consumes ``batch * world`` stream items; rank ``rank`` takes its slice. ``cache`` (a dict
-    owned by the caller) keeps a loaded level between calls.
+    Each step consumes ``batch`` stream items, split over the ranks so the slices add up to it exactly
+    (the first ``batch % world`` ranks take one more). ``cache`` (a dict owned by the caller) keeps a
+    loaded level between calls.
     """
     stream = IndexStream(data.n, seed, mirror)
-    step_items = batch * world
+    step_items = batch
+    lo = rank * (batch // world) + min(rank, batch % world)
+    hi = lo + batch // world + (rank < batch % world)
 
     def plan(i: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows, flips = stream.take(start + i * step_items, step_items)
-        return rows[rank * batch:(rank + 1) * batch], flips[rank * batch:(rank + 1) * batch]
+        return rows[lo:hi], flips[lo:hi]
 
     level_mb = data.n * res * res * 3 / 2**20
     if cache is not None and (res in cache or level_mb <= cache_mb):

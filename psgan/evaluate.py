@@ -1,9 +1,11 @@
 """Evaluation of a PSGAN checkpoint against a dataset (definitions in docs/evaluation.md).
 
 * Pose consistency: images generated for held-out target poses -> keypoint detector
-  (:mod:`psgan.posenet`) -> PCK@0.05, PCK@0.1 and mean pixel error against the targets; beside the same
-  detector on the real held-out images (the ceiling) and on images generated for random other poses,
-  scored against the targets (the floor).
+  (:mod:`psgan.posenet`) -> PCK against the targets, relative to the image (PCK@0.05, @0.1) and to the
+  person (``pck_person@0.1``, ``@0.2``: the target's keypoint box, as PCK@bbox), per joint group (head,
+  torso, arms, legs) and the mean pixel error; beside the same detector on the real held-out images
+  (the ceiling) and on images generated for the held-out poses farthest from each target, scored
+  against the target (the floor). A ``verdict`` says whether the model follows the pose.
 * Image quality: FID and KID between generated and real images of the same resolution
   (:mod:`psgan.metrics.fid`; needs the optional Inception weights).
 * Diversity: mean pairwise RMS pixel distance between samples of different latents at a fixed pose
@@ -28,7 +30,8 @@ from datagen.format import open_dataset
 from psgan.errors import PsganError
 from psgan.metrics.diversity import mean_pairwise_distance
 from psgan.metrics.fid import fid_from_features, kid_from_features
-from psgan.metrics.pck import THRESHOLDS, pck, present_mask
+from psgan.metrics.pck import (PERSON_THRESHOLDS, THRESHOLDS, group_masks, normalised_poses, pck, pck_groups,
+                               pck_person, pose_distance, present_mask)
 from psgan.posenet import (PoseNet, PoseNetConfig, PoseNetTrainConfig, dataset_fingerprint, load_posenet,
                            pose_groups, predict_keypoints, save_posenet, split_by_pose, train_posenet)
 
@@ -155,14 +158,10 @@ class _Data:
         if len(held) == 0:
             raise EvaluationError(f"{path}: no held-out rows to evaluate on")
         self.targets = np.sort(rng.choice(held, min(cfg.poses, len(held)), replace=False))
-        # Floor: for each target, a random row of another pose.
-        other = rng.integers(0, reader.n, len(self.targets))
-        for _ in range(100):
-            same = self.groups[other] == self.groups[self.targets]
-            if not same.any():
-                break
-            other[same] = rng.integers(0, reader.n, int(same.sum()))
-        self.others = other
+        # Floor: for each target, the held-out pose farthest from it (person-normalised): a model that
+        # ignores the pose scores there, however alike the data's poses are.
+        self.others = farthest_poses(self.xy, self.mask, self.targets, held, self.groups)
+        self.landmarks = tuple(reader.keypoint_set.landmarks)
         self.seeds = cfg.seed * 1_000_003 + np.arange(len(self.targets))
         n_fid = cfg.fid_images
         self.fid_real_rows = np.sort(rng.choice(reader.n, min(n_fid, reader.n), replace=False)) if n_fid else None
@@ -193,12 +192,55 @@ class _Data:
         return [np.flatnonzero(self.groups == g)[:per] for g in multi]
 
 
+def farthest_poses(xy: np.ndarray, mask: np.ndarray, targets: np.ndarray, pool: np.ndarray,
+                   groups: np.ndarray) -> np.ndarray:
+    """For each target row, the row of ``pool`` (another pose) whose person-normalised pose is farthest
+    from it: the floor's poses."""
+    a = normalised_poses(xy[targets], mask[targets])
+    b = normalised_poses(xy[pool], mask[pool])
+    d = pose_distance(a, b)                                          # (T, P)
+    d[groups[targets][:, None] == groups[pool][None, :]] = -1.0     # never the same pose
+    d[~np.isfinite(d)] = -1.0
+    return pool[np.argmax(d, 1)]
+
+
 def _pose_scores(model: PoseNet, images: np.ndarray, xy: np.ndarray, mask: np.ndarray, r: int,
-                 device: str) -> dict:
+                 device: str, landmarks: tuple[str, ...]) -> dict:
     pred, conf = predict_keypoints(model, images, device=device)
     out = pck(pred, xy, mask, r)
+    out.update(pck_person(pred, xy, mask))
+    out["groups"] = pck_groups(pred, xy, mask, group_masks(landmarks))
     out["confidence"] = float(conf[mask].mean()) if mask.any() else float("nan")
     return out
+
+
+# The stricter person-relative threshold: at 0.2 of the person's size (10 px of a 50 px figure) the
+# poses of a walk cycle are all "correct" against each other, which is the blindness this replaces.
+VERDICT_KEY = "pck_person@0.1"
+
+
+def verdict(pose: dict, key: str = VERDICT_KEY) -> dict:
+    """What the pose scores mean, from the generated score against the floor and the ceiling.
+
+    ``follows``: the generated images score above the floor by at least half the floor-to-ceiling gap
+    and by 0.1 at least; ``partly``: above it by a fifth of the gap and 0.05; ``ignored``: less;
+    ``inconclusive``: the detector's ceiling is within 0.05 of the floor (it cannot tell poses apart
+    on this data, so no model could show anything)."""
+    g, f, c = (pose[p][key] for p in ("generated", "floor", "ceiling"))
+    if not all(isinstance(v, float) and np.isfinite(v) for v in (g, f, c)):
+        return {"status": "inconclusive", "metric": key, "text": "no scores (no keypoints to score)"}
+    gap = c - f
+    lift = g - f
+    if gap < 0.05:
+        status, text = "inconclusive", (f"inconclusive: the detector scores real images {c:.2f} and the floor "
+                                        f"{f:.2f}; it cannot tell these poses apart")
+    elif lift >= max(0.1, 0.5 * gap):
+        status, text = "follows", f"follows the pose: {g:.2f} against a floor of {f:.2f} (ceiling {c:.2f})"
+    elif lift >= max(0.05, 0.2 * gap):
+        status, text = "partly", f"partly follows the pose: {g:.2f} against a floor of {f:.2f} (ceiling {c:.2f})"
+    else:
+        status, text = "ignored", f"at its floor: the pose is ignored ({g:.2f} against {f:.2f}, ceiling {c:.2f})"
+    return {"status": status, "metric": key, "generated": g, "floor": f, "ceiling": c, "text": text}
 
 
 def evaluate_source(source: ImageSource, data: _Data, posenet: PoseNet, cfg: EvalConfig,
@@ -217,13 +259,14 @@ def evaluate_source(source: ImageSource, data: _Data, posenet: PoseNet, cfg: Eva
 
     step("pose: generated")
     gen = source(data.xy[tx], data.vis[tx], data.seeds)
-    pose = {"generated": _pose_scores(posenet, gen, target_xy, mask, r, cfg.device)}
+    pose = {"generated": _pose_scores(posenet, gen, target_xy, mask, r, cfg.device, data.landmarks)}
     step("pose: ceiling")
-    pose["ceiling"] = _pose_scores(posenet, lv["targets"], target_xy, mask, r, cfg.device)
+    pose["ceiling"] = _pose_scores(posenet, lv["targets"], target_xy, mask, r, cfg.device, data.landmarks)
     step("pose: floor")
     floor_imgs = source(data.xy[data.others], data.vis[data.others], data.seeds)
-    pose["floor"] = _pose_scores(posenet, floor_imgs, target_xy, mask, r, cfg.device)
+    pose["floor"] = _pose_scores(posenet, floor_imgs, target_xy, mask, r, cfg.device, data.landmarks)
     pose["poses"] = int(len(tx))
+    pose["floor_rule"] = "the held-out pose farthest from each target (person-normalised)"
 
     quality: dict = {"fid": None, "kid": None, "images": 0}
     if features is not None and data.fid_pose_rows is not None:
@@ -249,6 +292,7 @@ def evaluate_source(source: ImageSource, data: _Data, posenet: PoseNet, cfg: Eva
                  "poses": int(len(groups)), "latents": cfg.diversity_latents}
     step.close()
     return {"model": source.name, "resolution": r, "use_pose": source.use_pose, "pose": pose,
+            "verdict": verdict(pose),
             "quality": quality, "diversity": diversity, "seconds": round(time.perf_counter() - t0, 1),
             "samples": _samples(data, gen, floor_imgs, lv["targets"])}
 
@@ -319,9 +363,16 @@ def evaluate_checkpoints(ckpts: list[str | os.PathLike], data: str | os.PathLike
     cfg.device = str(dev)
     with open_dataset(data) as reader:
         s = reader.image_size
+        k, kset = reader.keypoint_set.size, reader.keypoint_set.name
     sources = [CheckpointSource(c, s, dev, cfg.batch) for c in ckpts]
+    for src in sources:
+        if src.use_pose and src.G.cfg.num_keypoints != k:
+            raise EvaluationError(f"{src.name}: the model takes {src.G.cfg.num_keypoints} keypoints, {data} "
+                                  f"has {k} ({kset})")
     # The detector needs 16 px at least; smaller images are upsampled for it.
     model, pcfg, ppath = get_posenet(data, posenet, max(16, sources[0].resolution), cfg.device, progress)
+    if pcfg.num_keypoints != k:
+        raise EvaluationError(f"{ppath}: the detector finds {pcfg.num_keypoints} keypoints, {data} has {k} ({kset})")
     features, note = (None, "skipped (--fid-images 0)")
     if cfg.fid_images:
         features, note = default_feature_extractor(dev)
@@ -373,10 +424,19 @@ def format_table(results: dict) -> str:
     for t in THRESHOLDS:
         key = f"pck@{t:g}"
         for part, label in (("generated", f"PCK@{t:g} generated"), ("ceiling", "  ceiling (real images)"),
-                            ("floor", "  floor (other poses)")):
+                            ("floor", "  floor (farthest poses)")):
             row(label, [_fmt(m["pose"][part][key], ".3f") for m in models])
+    for t in PERSON_THRESHOLDS:
+        key = f"pck_person@{t:g}"
+        for part, label in (("generated", f"PCK@{t:g} person generated"), ("ceiling", "  ceiling (real images)"),
+                            ("floor", "  floor (farthest poses)")):
+            row(label, [_fmt(m["pose"][part].get(key), ".3f") for m in models])
+    groups = list(models[0]["pose"]["generated"].get("groups", {}))
+    for g in groups:
+        row(f"  {g}: gen / floor / ceil", ["/".join(_fmt(m["pose"][p]["groups"].get(g), ".2f")
+                                                    for p in ("generated", "floor", "ceiling")) for m in models])
     for part, label in (("generated", "mean error px generated"), ("ceiling", "  ceiling (real images)"),
-                        ("floor", "  floor (other poses)")):
+                        ("floor", "  floor (farthest poses)")):
         row(label, [_fmt(m["pose"][part]["mean_error_px"], ".2f") for m in models])
     row("FID", [_fmt(m["quality"]["fid"], ".2f") for m in models])
     row("KID x 1000", [_fmt(None if m["quality"]["kid"] is None else 1000 * m["quality"]["kid"], ".2f")
@@ -384,6 +444,9 @@ def format_table(results: dict) -> str:
     row("diversity generated", [_fmt(m["diversity"]["generated"], ".4f") for m in models])
     row("  real, one pose", [_fmt(m["diversity"]["real_same_pose"], ".4f") for m in models])
     out = "\n".join(lines)
+    for name, m in zip(names, models):
+        if "verdict" in m:
+            out += f"\nverdict {name}: {m['verdict']['text']} [{m['verdict']['metric']}]"
     if results.get("fid_features") is None:
         out += f"\nFID/KID: {results.get('fid_note') or 'unavailable (no feature extractor)'}"
     return out

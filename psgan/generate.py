@@ -4,8 +4,9 @@
 * :func:`interpolate` -- between latents at fixed poses;
 * :func:`grid` -- latents x poses.
 
-Poses come from a dataset file (format v1) and its rows. Frames go to a folder of PNGs, a .gif
-(Pillow) or an .mp4 (OpenCV, mp4v). :func:`generate_images` is the small API for other tools.
+Poses come from a dataset file (format v1) and its rows. Frames go to a folder of PNGs (a path without
+suffix), a .gif (Pillow) or an .mp4 (H.264 in yuv420p through PyAV, whose wheel ships ffmpeg; the
+files play in browsers); any other suffix is refused. :func:`generate_images` is the small API for other tools.
 """
 from __future__ import annotations
 
@@ -122,16 +123,72 @@ def grid(G: Generator, src: PoseSource, seeds: list[int], size: int, with_pose: 
     return tile_grid(tiles, cols=p)
 
 
+FRAME_SUFFIXES = (".gif", ".mp4", "")   # "" : a folder of PNGs
+
+
+def check_frames_target(out: str | os.PathLike) -> Path:
+    """Refuse, before any work, an animation target this module cannot write (one line)."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in FRAME_SUFFIXES:
+        raise PsganError(f"{out}: unknown output type {out.suffix!r}; write a .gif, an .mp4 or a folder "
+                         f"(a path without suffix)")
+    if not out.parent.is_dir():
+        raise PsganError(f"{out}: folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise PsganError(f"{out}: folder {out.parent} is not writable")
+    if suffix and out.is_dir():
+        raise PsganError(f"{out}: is a folder")
+    if not suffix and out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise PsganError(f"{out}: exists and is not an empty folder")
+    if len(f".{out.name}.tmp-{os.getpid()}".encode()) > 255:
+        raise PsganError(f"{out}: the name is too long for its temporary name (255 bytes at most)")
+    return out
+
+
+def check_grid_target(out: str | os.PathLike) -> Path:
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise PsganError(f"{out}: a grid is written as a .png")
+    if not out.parent.is_dir():
+        raise PsganError(f"{out}: folder {out.parent} does not exist")
+    if out.is_dir():
+        raise PsganError(f"{out}: is a folder")
+    return out
+
+
+def write_mp4(frames: list[np.ndarray], path: str | os.PathLike, fps: float, crf: int = 18) -> None:
+    """H.264 (libx264, yuv420p, +faststart) through PyAV; odd sizes are padded white to even."""
+    from fractions import Fraction
+
+    try:
+        import av
+    except ImportError:
+        raise PsganError(f"{path}: mp4 output needs PyAV (pip install av); write a .gif or a folder") from None
+    h, w = frames[0].shape[:2]
+    H, W = h + h % 2, w + w % 2
+    with av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"}) as box:
+        stream = box.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "medium"}
+        for f in frames:
+            if (H, W) != (h, w):
+                f = np.pad(f, ((0, H - h), (0, W - w), (0, 0)), constant_values=255)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")):
+                box.mux(packet)
+        for packet in stream.encode():
+            box.mux(packet)
+
+
 def write_frames(frames: list[np.ndarray], out: str | os.PathLike, fps: float) -> Path:
-    """Frames (h, w, 3) uint8 -> ``out``: a .gif, an .mp4, or else a folder of frame_00000.png ...
+    """Frames (h, w, 3) uint8 -> ``out``: a .gif, an H.264 .mp4, or a folder (no suffix) of
+    frame_00000.png ...
 
     Written under a temporary name and renamed, so ``out`` is whole or absent.
     """
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise PsganError(f"{out}: folder {out.parent} does not exist")
+    out = check_frames_target(out)
     suffix = out.suffix.lower()
-    tmp = out.with_name(f".{out.stem}.tmp{out.suffix}")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
         if suffix == ".gif":
             from PIL import Image
@@ -139,33 +196,30 @@ def write_frames(frames: list[np.ndarray], out: str | os.PathLike, fps: float) -
             ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=round(1000 / fps),
                         loop=0)
         elif suffix == ".mp4":
-            import cv2
-            h, w = frames[0].shape[:2]
-            vw = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-            if not vw.isOpened():
-                raise PsganError(f"{out}: this OpenCV build cannot write mp4 (write a .gif or a folder)")
-            for f in frames:
-                vw.write(np.ascontiguousarray(f[..., ::-1]))
-            vw.release()
+            write_mp4(frames, tmp, fps)
         else:
-            if out.exists() and (not out.is_dir() or any(out.iterdir())):
-                raise PsganError(f"{out}: exists and is not an empty folder")
             tmp.mkdir()
             for i, f in enumerate(frames):
                 save_png(f, tmp / f"frame_{i:05d}.png")
             if out.exists():
                 out.rmdir()
         os.replace(tmp, out)
+    except OSError as e:
+        _remove(tmp)
+        raise PsganError(f"{out}: cannot write ({e.strerror or e})") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise
     return out
 
 
+def _remove(tmp: Path) -> None:
+    shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+
+
 def write_grid(img: np.ndarray, out: str | os.PathLike) -> Path:
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise PsganError(f"{out}: a grid is written as a .png")
-    if not out.parent.is_dir():
-        raise PsganError(f"{out}: folder {out.parent} does not exist")
-    return save_png(img, out)
+    out = check_grid_target(out)
+    try:
+        return save_png(img, out)
+    except OSError as e:
+        raise PsganError(f"{out}: cannot write ({e.strerror or e})") from None

@@ -355,7 +355,22 @@ def load_posenet(path: str | os.PathLike, device: str | torch.device = "cpu") ->
         raise PoseNetError(f"{path}: not a posenet file (write one with `psgan posenet train`)")
     if blob.get("version") != 1:
         raise PoseNetError(f"{path}: posenet file version {blob.get('version')!r} is not supported")
-    cfg = PoseNetConfig(**json.loads(blob["config"]))
-    model = PoseNet(cfg)
-    model.load_state_dict(blob["state_dict"])
+    missing = [k for k in ("config", "state_dict") if k not in blob]
+    if missing:
+        raise PoseNetError(f"{path}: posenet file lacks {', '.join(missing)}")
+    try:
+        cfg = PoseNetConfig(**json.loads(blob["config"]))
+        if not (isinstance(cfg.num_keypoints, int) and cfg.num_keypoints > 0 and isinstance(cfg.resolution, int)
+                and cfg.resolution >= 8 and isinstance(cfg.training, dict)):
+            raise ValueError(f"num_keypoints {cfg.num_keypoints!r}, resolution {cfg.resolution!r}")
+        model = PoseNet(cfg)
+    except (TypeError, ValueError, AttributeError, RuntimeError, PoseNetError) as e:
+        msg = e.message if isinstance(e, PoseNetError) else str(e).splitlines()[0]
+        raise PoseNetError(f"{path}: posenet config is not valid ({msg[:200]})") from None
+    try:
+        model.load_state_dict(blob["state_dict"])
+    except (RuntimeError, TypeError, AttributeError, KeyError) as e:
+        lines = str(e).strip().splitlines()
+        raise PoseNetError(f"{path}: posenet weights do not fit its config "
+                           f"({' '.join(x.strip() for x in lines[1:3])[:200]})") from None
     return model.to(device).eval(), cfg

@@ -1,16 +1,20 @@
 """The PSGAN training loop: Progressive GAN's schedule, WGAN-GP, Adam(0, 0.99, 1e-8) reset per phase,
 n_critic 1, a generator EMA of 0.999 for samples, exact resume, and data parallelism over torchrun ranks.
 
-Run folder (``cfg.out``)::
+Run folder (``cfg.out``; psgan.run_folder)::
 
-    config.json            the TrainConfig
-    log.jsonl              one JSON object per tick and per phase end
+    config.json            the TrainConfig and its provenance (command, versions, commit, dataset)
+    log.txt                the console; log.jsonl: one JSON object per tick and per phase end
     samples/               grids at fixed latents x fixed poses (each sample beside its pose); final.png
     checkpoints/latest.pt  the newest complete checkpoint (psgan.checkpoint)
-    tensorboard/           scalars, when tensorboard is installed
+    checkpoints/network-snapshot-<kimg>.pt   every --snap kimg (all, or the last --keep)
+    tensorboard/           scalars, with the [tensorboard] extra
+    .lock                  held by the process writing the run (psgan.run_lock)
 
 Several GPUs: ``torchrun --nproc_per_node=N -m psgan.cli train ...``. Each rank draws its slice of the
-global minibatch; gradients are averaged over ranks with one flattened all-reduce per network and step
+global minibatch (the batch is split
+exactly, unevenly when it must: 5 on 2 ranks is 3 + 2); gradients are averaged over ranks, weighted by
+each rank's share, with one flattened all-reduce per network and step
 (what DistributedDataParallel does; DDP's own reducer cannot follow the gradient penalty's double
 backward nor the blocks that sit unused until their phase). Only rank 0 writes.
 """
@@ -18,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import logging
 import math
 import os
@@ -29,8 +32,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from psgan.checkpoint import load_checkpoint, save_checkpoint
-from psgan.config import TrainConfig
+from psgan.checkpoint import TRAINING_KEYS, checkpoint_config, load_checkpoint, load_state, save_checkpoint
+from psgan.config import TrainConfig, resume_config
 from psgan.data import PoseData, batches, prepare_reals
 from psgan.errors import PsganError
 from psgan.losses import d_loss, g_loss, gradient_penalty
@@ -38,6 +41,7 @@ from psgan.networks import Discriminator, Generator
 from psgan.pose_maps import pose_pyramid
 from datagen.format.draw import draw_skeleton
 
+from psgan.run_folder import Console, RunLog, prune_snapshots, snapshot_name
 from psgan.samples import pose_sample_grid, save_png, to_uint8
 from psgan.schedule import Phase, build_phases
 
@@ -45,27 +49,63 @@ log = logging.getLogger(__name__)
 
 
 def resolve_device(name: str) -> torch.device:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` -> a device this machine has, else one PsganError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise PsganError(f"--device {name}: CUDA is not available on this machine")
-    return torch.device(name)
+    try:
+        dev = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise PsganError(f"--device {name!r}: not a device (auto, cpu, cuda or cuda:N)") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise PsganError(f"--device {name!r}: psgan runs on cpu or cuda")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise PsganError(f"--device {name}: CUDA is not available on this machine")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise PsganError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return dev
+
+
+def rank_batches(batch: int, world: int) -> list[int]:
+    """The global minibatch split over ``world`` ranks so the parts add up to it exactly (the first
+    ``batch % world`` ranks take one more)."""
+    return [batch // world + (r < batch % world) for r in range(world)]
+
+
+def check_batches(phases: list[Phase], world: int) -> None:
+    """Every rank needs 2 images at least per step: with 1, its minibatch-stddev channel is a constant."""
+    if world == 1:
+        return
+    for ph in phases:
+        if min(rank_batches(ph.batch, world)) < 2:
+            raise PsganError(f"--batch {ph.batch} at {ph.resolution}x{ph.resolution} cannot be split over "
+                             f"{world} processes with 2 images each at least; use --batch {ph.resolution}:"
+                             f"{2 * world} or fewer processes")
+
+
+def compile_network(net: torch.nn.Module, backend: str = "inductor"):
+    """``torch.compile`` with static shapes: one graph per resolution and fade, no graph breaks."""
+    return torch.compile(net, dynamic=False, backend=backend)
 
 
 class Trainer:
     """Holds the networks, optimisers and position of one run; :meth:`run` trains to the end."""
 
-    def __init__(self, cfg: TrainConfig, resume: bool = False) -> None:
+    def __init__(self, cfg: TrainConfig, resume: bool = False, given: set[str] | None = None) -> None:
+        """``resume``: continue from ``cfg.out``'s latest.pt; ``given`` the option fields set on this
+        command line (None: all of ``cfg``), which must equal the saved run's but for the safe ones."""
         self.rank = int(os.environ.get("RANK", 0))
         self.world = int(os.environ.get("WORLD_SIZE", 1))
         self.out = Path(cfg.out)
         self.ckpt_path = self.out / "checkpoints" / "latest.pt"
         ck = None
         if resume:
-            ck = load_checkpoint(self.ckpt_path)
-            data, out = cfg.data, cfg.out
-            cfg = TrainConfig.from_json(ck["config"])
-            cfg.data, cfg.out = data, out
+            ck = load_checkpoint(self.ckpt_path)   # on the CPU: a CUDA run resumes anywhere
+            saved = checkpoint_config(ck, self.ckpt_path, TRAINING_KEYS)
+            cfg, conflicts = resume_config(saved, cfg, given)
+            if conflicts:
+                raise PsganError(f"{self.out}: --resume with options that differ from the saved run "
+                                 f"({'; '.join(conflicts)}); drop them or start a new --out")
         self.cfg = cfg
         self.data = PoseData(cfg.data)
         if cfg.model.use_pose and cfg.model.num_keypoints != self.data.num_keypoints:
@@ -76,6 +116,7 @@ class Trainer:
                              f"{self.data.image_size} ({cfg.data})")
         self._setup_device()
         self.phases = build_phases(cfg.schedule)
+        check_batches(self.phases, self.world)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             self.G = Generator(cfg.model)
@@ -95,7 +136,9 @@ class Trainer:
                 for t in list(m.parameters()):
                     dist.broadcast(t.data, src=0)
         self._fixed = self._fixed_samples()
-        self.logger = RunLog(self.out, enabled=self.rank == 0, resume=resume)
+        self.resumed_from = self.total_img
+        self.console = Console(self.out if self.rank == 0 else None) if self.rank == 0 else None
+        self.logger = RunLog(self.out, resume=resume) if self.rank == 0 else None
 
     # -- set-up ------------------------------------------------------------------------------------
 
@@ -137,24 +180,34 @@ class Trainer:
         self._G_step, self._D_forward = self.G, self.D
         if self.cfg.compile:
             import torch._dynamo as dynamo
-            # One graph per (resolution, fade) phase: 17 phases up to 1024 exceed the default limit of 8.
+            # One static graph per (resolution, fade) phase: 17 phases up to 1024 exceed the default
+            # limit of 8. dynamic=False: with automatic dynamic shapes the second resolution turns the
+            # resolution into a symbol and the blocks chosen by it break the graph (36 graphs, 16 breaks).
             dynamo.config.cache_size_limit = max(dynamo.config.cache_size_limit, 64)
-            self._G_step, self._D_forward = torch.compile(self.G), torch.compile(self.D)
+            self._G_step, self._D_forward = compile_network(self.G), compile_network(self.D)
 
     def _restore(self, ck: dict) -> None:
-        self.G.load_state_dict(ck["G"])
-        self.D.load_state_dict(ck["D"])
-        self.G_ema.load_state_dict(ck["G_ema"])
+        p = self.ckpt_path
+        for name in ("G", "D", "G_ema"):
+            load_state(getattr(self, name), ck[name], p, name)
         self.phase_idx, self.phase_img = int(ck["phase"]), int(ck["phase_img"])
         self.total_img, self.steps = int(ck["total_img"]), int(ck["steps"])
         self._make_optimizers()
-        self.opt_G.load_state_dict(ck["opt_G"])
-        self.opt_D.load_state_dict(ck["opt_D"])
+        load_state(self.opt_G, ck["opt_G"], p, "opt_G")
+        load_state(self.opt_D, ck["opt_D"], p, "opt_D")
         gens = ck["rng"]["gen"]
         if len(gens) != self.world:
             raise PsganError(f"{self.ckpt_path}: was written by {len(gens)} processes, this run has "
                              f"{self.world}; resume with the same number")
-        self.gen.set_state(gens[self.rank].cpu())
+        saved_dev = ck["rng"].get("gen_device", "cpu")
+        if saved_dev == self.device.type:
+            self.gen.set_state(gens[self.rank].cpu())
+        else:
+            # A CPU (Mersenne twister) and a CUDA (Philox) generator state do not convert: continue with
+            # a stream that is a function of the seed, rank and step, and say that the run forks here.
+            self.gen.manual_seed(self.cfg.seed + 1 + 7919 * self.rank + 104729 * self.steps)
+            log.warning("%s was written on %s, this run is on %s: continuing with a fresh latent stream "
+                        "(the run is no longer bit-identical to an unbroken one)", p, saved_dev, self.device.type)
         torch.set_rng_state(ck["rng"]["torch"].cpu())
 
     def state(self) -> dict:
@@ -166,7 +219,7 @@ class Trainer:
             "phase": self.phase_idx, "phase_img": self.phase_img, "total_img": self.total_img,
             "steps": self.steps, "resolution": phase.resolution,
             "alpha": 1.0 if done else phase.alpha(self.phase_img),
-            "rng": {"gen": self._gen_states(), "torch": torch.get_rng_state()},
+            "rng": {"gen": self._gen_states(), "gen_device": self.device.type, "torch": torch.get_rng_state()},
             "config": self.cfg.to_json(),
         }
 
@@ -197,6 +250,7 @@ class Trainer:
         bar = tqdm(total=total, initial=min(self.total_img, total), unit="img", unit_scale=True,
                    disable=not progress or self.rank != 0, mininterval=1.0, dynamic_ncols=True)
         steps_left = max_steps
+        self._t_start = time.perf_counter()
         try:
             while self.phase_idx < len(self.phases):
                 n = self._run_phase(self.phases[self.phase_idx], bar, steps_left)
@@ -207,6 +261,7 @@ class Trainer:
                         return
             self.save()
             self.write_samples("final")
+            self._summary()
         except KeyboardInterrupt:
             if self.world > 1:   # the other ranks may not be here: no collective
                 raise
@@ -215,19 +270,48 @@ class Trainer:
             raise
         finally:
             bar.close()
+            self.close()
+
+    def close(self) -> None:
+        """Release the log files and the console handler (idempotent)."""
+        if self.logger is not None:
             self.logger.close()
+            self.logger = None
+        if self.console is not None:
+            self.console.close()
+            self.console = None
+
+    def _summary(self) -> None:
+        if self.rank != 0:
+            return
+        dt = time.perf_counter() - self._t_start
+        seen = self.total_img - self.resumed_from
+        last = self.phases[-1]
+        h, rem = divmod(int(dt), 3600)
+        self._line(f"done: {self.total_img / 1000:.2f} kimg in total ({seen / 1000:.2f} kimg in "
+                   f"{h}h {rem // 60:02d}m {rem % 60:02d}s this session, {seen / max(dt, 1e-9):.1f} img/s); "
+                   f"final phase {last.name} at {last.resolution}x{last.resolution}; {self.steps} steps")
+
+    def _line(self, msg: str) -> None:
+        if self.console is not None:
+            self.console.line(msg)
 
     def _run_phase(self, ph: Phase, bar, steps_left: int | None) -> int:
-        per_rank = max(1, ph.batch // self.world)
-        step_img = per_rank * self.world
+        step_img = ph.batch
         remaining = max(0, ph.images - self.phase_img)
+        if remaining == 0:
+            # Stopped between the phase's last step and its switch (an interrupt while the end-of-phase
+            # samples were written): switch now, or the resumed run would loop on an empty phase.
+            self._end_phase()
+            return 0
         steps = math.ceil(remaining / step_img)
         if steps_left is not None:
             steps = min(steps, steps_left)
-        stream = batches(self.data, ph.resolution, per_rank, self.total_img, steps, seed=self.cfg.seed,
+        stream = batches(self.data, ph.resolution, ph.batch, self.total_img, steps, seed=self.cfg.seed,
                          mirror=self.cfg.mirror, rank=self.rank, world=self.world, cache=self._cache,
                          cache_mb=self.cfg.cache_mb, workers=self.cfg.workers)
-        tick = Tick(self.cfg.tick_kimg, self.cfg.sample_kimg, self.cfg.ckpt_kimg, self.total_img)
+        tick = Tick(self.cfg.tick_kimg, self.cfg.sample_kimg, self.cfg.ckpt_kimg, self.total_img,
+                    self.cfg.snap_kimg)
         sums = torch.zeros(5, device=self.device)
         count, t0, img0 = 0, time.perf_counter(), self.total_img
         done = 0
@@ -248,19 +332,24 @@ class Trainer:
                 self._log(ph, alpha, sums / max(count, 1), rate, bar)
                 sums.zero_()
                 count, t0, img0 = 0, time.perf_counter(), self.total_img
+            if "snap" in due:
+                self.save(snapshot=True)
             if phase_end:
                 self.write_samples()
-                self.phase_idx += 1
-                self.phase_img = 0
-                if self.phase_idx < len(self.phases):
-                    self._make_optimizers()   # Adam state reset at each new phase
-                    self.save()
+                self._end_phase()
                 break
             if "sample" in due:
                 self.write_samples()
             if "ckpt" in due:
                 self.save()
         return done
+
+    def _end_phase(self) -> None:
+        self.phase_idx += 1
+        self.phase_img = 0
+        if self.phase_idx < len(self.phases):
+            self._make_optimizers()   # Adam state reset at each new phase
+            self.save()
 
     def step(self, ph: Phase, b, alpha: float) -> torch.Tensor:
         """One D step and one G step on a minibatch; returns [loss_d, loss_g, gp, d_real, d_fake]."""
@@ -292,7 +381,7 @@ class Trainer:
         loss_d = d_loss(d_real, d_fake, gp, cfg.gp_lambda, cfg.drift)
         self.opt_D.zero_grad(set_to_none=True)
         loss_d.backward()
-        self._allreduce(self.D)
+        self._allreduce(self.D, n)
         self.opt_D.step()
 
         # Generator step: D's weights get no gradient (saves a third of D's backward).
@@ -304,7 +393,7 @@ class Trainer:
             loss_g = g_loss(self._D_forward(fake, poses, a))
         self.opt_G.zero_grad(set_to_none=True)
         loss_g.backward()
-        self._allreduce(self.G)
+        self._allreduce(self.G, n)
         self.opt_G.step()
         self.D.requires_grad_(True)
 
@@ -317,13 +406,15 @@ class Trainer:
         return torch.stack([loss_d.detach(), loss_g.detach(), gp.detach().mean(),
                             d_real.detach().float().mean(), d_fake.detach().float().mean()])
 
-    def _allreduce(self, net: torch.nn.Module) -> None:
+    def _allreduce(self, net: torch.nn.Module, n: int) -> None:
+        """Average the ranks' gradients weighted by their ``n`` rows: the gradient of the global mean
+        loss when the split is uneven (every loss term is a per-row mean)."""
         if self.world == 1:
             return
         grads = [p.grad for p in net.parameters() if p.grad is not None]
-        flat = torch.cat([g.flatten() for g in grads])
+        flat = torch.cat([g.flatten() for g in grads]) * n
         dist.all_reduce(flat)
-        flat /= self.world
+        flat /= self.phases[self.phase_idx].batch
         off = 0
         for g in grads:
             g.copy_(flat[off:off + g.numel()].view_as(g))
@@ -341,13 +432,20 @@ class Trainer:
                "d_fake": df, "img_per_s": round(rate, 2), "time": round(time.time(), 1)}
         self.logger.write(rec)
         bar.set_postfix_str(f"{ph.name} {ph.resolution}px kimg {self.total_img / 1000:.1f} {rate:.1f} img/s")
-        bar.write(f"kimg {rec['kimg']:9.2f}  {ph.name:>8}  alpha {alpha:5.3f}  loss_d {ld:9.4f}  "
+        self._line(f"kimg {rec['kimg']:9.2f}  {ph.name:>8}  alpha {alpha:5.3f}  loss_d {ld:9.4f}  "
                   f"loss_g {lg:9.4f}  gp {gp:8.4f}  {rate:8.1f} img/s")
 
-    def save(self) -> None:
-        """Write checkpoints/latest.pt (all ranks call this; rank 0 writes)."""
+    def save(self, snapshot: bool = False) -> None:
+        """Write checkpoints/latest.pt, or with ``snapshot`` a kept network-snapshot-<kimg>.pt (all
+        ranks call this; rank 0 writes)."""
         state = self.state()
-        if self.rank == 0:
+        if self.rank != 0:
+            return
+        if snapshot:
+            path = save_checkpoint(self.ckpt_path.with_name(snapshot_name(self.total_img)), state)
+            prune_snapshots(self.ckpt_path.parent, self.cfg.keep)
+            log.info("snapshot %s", path.name)
+        else:
             save_checkpoint(self.ckpt_path, state)
 
     @torch.no_grad()
@@ -375,8 +473,9 @@ class Trainer:
 class Tick:
     """Which periodic actions are due when the image count passes multiples of their periods."""
 
-    def __init__(self, log_kimg: float, sample_kimg: float, ckpt_kimg: float, start: int) -> None:
-        self.periods = {"log": log_kimg, "sample": sample_kimg, "ckpt": ckpt_kimg}
+    def __init__(self, log_kimg: float, sample_kimg: float, ckpt_kimg: float, start: int,
+                 snap_kimg: float = 0.0) -> None:
+        self.periods = {"log": log_kimg, "sample": sample_kimg, "ckpt": ckpt_kimg, "snap": snap_kimg}
         self.last = {k: self._slot(k, start) for k in self.periods}
 
     def _slot(self, key: str, img: int) -> int:
@@ -391,56 +490,6 @@ class Tick:
                 out.add(k)
                 self.last[k] = s
         return out
-
-
-class RunLog:
-    """log.jsonl (appended) and, when tensorboard is installed, TensorBoard scalars."""
-
-    def __init__(self, out: Path, enabled: bool, resume: bool) -> None:
-        self.enabled = enabled
-        self._tb = None
-        if not enabled:
-            return
-        out.mkdir(parents=True, exist_ok=True)
-        self._f = open(out / "log.jsonl", "a" if resume else "w")
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-            self._tb = SummaryWriter(str(out / "tensorboard"))
-        except ImportError:
-            log.debug("tensorboard is not installed; writing log.jsonl only")
-
-    def write(self, rec: dict) -> None:
-        if not self.enabled:
-            return
-        self._f.write(json.dumps(rec) + "\n")
-        self._f.flush()
-        if self._tb is not None:
-            step = int(rec["kimg"] * 1000)
-            for k in ("loss_d", "loss_g", "gp", "d_real", "d_fake", "img_per_s", "resolution", "alpha"):
-                self._tb.add_scalar(f"train/{k}", rec[k], step)
-
-    def close(self) -> None:
-        if self.enabled:
-            self._f.close()
-            if self._tb is not None:
-                self._tb.close()
-
-
-def train(cfg: TrainConfig, resume: bool = False, progress: bool = True) -> Path:
-    """Train a run (writes config.json first); returns the final checkpoint's path."""
-    out = Path(cfg.out)
-    rank = int(os.environ.get("RANK", 0))
-    if not resume and (out / "checkpoints" / "latest.pt").exists():
-        raise PsganError(f"{out}: holds a run already; continue it with --resume or choose another --out")
-    if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-    t = Trainer(cfg, resume=resume)
-    if rank == 0:
-        (out / "config.json").write_text(t.cfg.to_json())
-    t.run(progress=progress)
-    if dist.is_initialized():
-        dist.barrier()
-    return t.ckpt_path
 
 
 def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int | None = None,
@@ -475,3 +524,8 @@ def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int |
     sched = ScheduleConfig(max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
                            batch=merged(PAPER_BATCH, batch), lr=merged(PAPER_LR, lr))
     return TrainConfig(data=str(data), out=str(out), model=model, schedule=sched, **run)
+
+
+# The run around a Trainer (lock, leftovers, provenance, resume rules) lives in psgan.run; `train` is
+# re-exported here for the callers of psgan.train.train.
+from psgan.run import train  # noqa: E402  # noqa: F401

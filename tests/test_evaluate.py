@@ -80,12 +80,25 @@ def test_oracle_scores_at_the_ceiling_and_blind_source_at_the_floor(sticks):
     assert blind["pose"]["generated"]["pck@0.1"] < floor["pck@0.1"] + 0.15
     assert blind["pose"]["generated"]["pck@0.1"] < oracle["pose"]["generated"]["pck@0.1"] - 0.5
     # Both models saw the same targets and real images.
-    assert oracle["pose"]["ceiling"] == blind["pose"]["ceiling"]
+    assert to_json(oracle["pose"]["ceiling"]) == to_json(blind["pose"]["ceiling"])   # NaN: no head keypoints
     # Quality and diversity with the stand-in features.
     assert np.isfinite(oracle["quality"]["fid"]) and oracle["quality"]["images"] == 24
     assert oracle["diversity"]["generated"] > 0 and oracle["diversity"]["real_same_pose"] > 0
+    # Person-relative PCK, per joint group, and the verdict.
+    for m in (oracle, blind):
+        for part in ("generated", "ceiling", "floor"):
+            sc = m["pose"][part]
+            assert 0 <= sc["pck_person@0.1"] <= sc["pck_person@0.2"] <= 1
+            assert set(sc["groups"]) == {"head", "torso", "arms", "legs"}
+    assert oracle["pose"]["generated"]["pck_person@0.1"] > oracle["pose"]["floor"]["pck_person@0.1"] + 0.4
+    assert oracle["verdict"]["status"] == "follows" and oracle["verdict"]["text"].startswith("follows the pose: ")
+    assert blind["verdict"]["status"] == "ignored" and "at its floor: the pose is ignored" in blind["verdict"]["text"]
+    for g in ("arms", "legs"):
+        assert oracle["pose"]["generated"]["groups"][g] > blind["pose"]["generated"]["groups"][g] + 0.3
     table = format_table(res)
     assert "PCK@0.1 generated" in table and "oracle" in table and "blind" in table
+    assert "PCK@0.2 person generated" in table and "  arms: gen / floor / ceil" in table
+    assert "verdict oracle: follows the pose" in table and "verdict blind: at its floor" in table
     json.dumps(to_json(res))                                                       # strict JSON
 
 
@@ -95,7 +108,28 @@ def test_targets_are_held_out_poses_and_floor_poses_differ(sticks):
     d = _Data(data, pcfg, SMALL)
     assert set(d.targets) <= set(pcfg.training["heldout_rows"])
     assert (d.groups[d.others] != d.groups[d.targets]).all()
+    held = np.asarray(pcfg.training["heldout_rows"])
+    assert set(d.others) <= set(held)                                    # the floor's poses are held out too
+    # ... and each is the farthest of them from its target
+    from psgan.metrics.pck import normalised_poses, pose_distance
+    dist = pose_distance(normalised_poses(d.xy[d.targets], d.mask[d.targets]), normalised_poses(d.xy[held], d.mask[held]))
+    dist[d.groups[d.targets][:, None] == d.groups[held][None, :]] = -1
+    chosen = pose_distance(normalised_poses(d.xy[d.targets], d.mask[d.targets]),
+                           normalised_poses(d.xy[d.others], d.mask[d.others])).diagonal()
+    assert np.allclose(chosen, dist.max(1))
     d.reader.close()
+
+
+def test_verdict_rules():
+    from psgan.evaluate import verdict
+
+    def pose(g, f, c):
+        return {p: {"pck_person@0.1": v} for p, v in (("generated", g), ("floor", f), ("ceiling", c))}
+    assert verdict(pose(0.73, 0.46, 0.9))["text"] == "follows the pose: 0.73 against a floor of 0.46 (ceiling 0.90)"
+    assert verdict(pose(0.55, 0.46, 0.9))["status"] == "partly"
+    assert verdict(pose(0.48, 0.46, 0.9))["text"].startswith("at its floor: the pose is ignored")
+    assert verdict(pose(0.93, 0.931, 0.944))["status"] == "inconclusive"     # the old demo's figures
+    assert verdict(pose(float("nan"), 0.4, 0.9))["status"] == "inconclusive"
 
 
 def test_checkpoints_through_the_cli_with_compare(sticks, tmp_path, monkeypatch):

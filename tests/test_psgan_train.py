@@ -104,8 +104,8 @@ def test_data_stream_is_a_function_of_position(tiny):
     via_workers = [b.images for b in batches(data, 8, 4, 0, 10, seed=3, mirror=True, cache=None, workers=2)]
     for a, b in zip(run, via_workers):
         assert torch.equal(a, b)
-    r0 = [b.xy for b in batches(data, 8, 2, 0, 3, seed=3, mirror=True, rank=0, world=2, cache={})]
-    r1 = [b.xy for b in batches(data, 8, 2, 0, 3, seed=3, mirror=True, rank=1, world=2, cache={})]
+    r0 = [b.xy for b in batches(data, 8, 4, 0, 3, seed=3, mirror=True, rank=0, world=2, cache={})]
+    r1 = [b.xy for b in batches(data, 8, 4, 0, 3, seed=3, mirror=True, rank=1, world=2, cache={})]
     single = [b.xy for b in batches(data, 8, 4, 0, 3, seed=3, mirror=True, cache={})]
     for a, b, s in zip(r0, r1, single):
         assert torch.equal(torch.cat([a, b]), s)

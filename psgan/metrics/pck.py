@@ -1,11 +1,16 @@
 """PCK (percentage of correct keypoints) and mean keypoint error, the pose-consistency scores of
 docs/evaluation.md.
 
-A predicted keypoint is correct when it lies within ``t * image_size`` pixels of the target. Only the
+A predicted keypoint is correct when it lies within ``t * image_size`` pixels of the target (PCK@t), or
+within ``t`` times the target person's size, the larger side of its keypoint box (``pck_person@t``, as
+PCK@bbox; PCKh uses the head instead). Only the
 keypoints present in the target count: visibility > 0 (COCO's rule, which also scores occluded but
 labelled points) with finite coordinates inside the frame.
 """
 from __future__ import annotations
+
+import contextlib
+import warnings
 
 import numpy as np
 
@@ -43,3 +48,92 @@ def pck(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, image_size: floa
     out["mean_error_px"] = float(finite.mean()) if finite.size else float("nan")
     out["keypoints"] = n
     return out
+
+
+# -- person-relative PCK, joint groups (issue 14) ----------------------------------------------------
+
+PERSON_THRESHOLDS = (0.1, 0.2)
+
+# Joint groups by landmark (datagen.format.keypoint_sets), so every keypoint set is grouped alike.
+JOINT_GROUPS: dict[str, frozenset[str]] = {
+    "head": frozenset({"head", "nose", "left_eye", "right_eye", "left_ear", "right_ear"}),
+    "torso": frozenset({"pelvis", "spine", "neck", "mid_hip", "left_clavicle", "right_clavicle",
+                        "left_shoulder", "right_shoulder", "left_hip", "right_hip"}),
+    "arms": frozenset({"left_elbow", "right_elbow", "left_wrist", "right_wrist"}),
+    "legs": frozenset({"left_knee", "right_knee", "left_ankle", "right_ankle", "left_toes", "right_toes",
+                       "left_big_toe", "right_big_toe", "left_small_toe", "right_small_toe",
+                       "left_heel", "right_heel"}),
+}
+
+
+def group_masks(landmarks: tuple[str, ...] | list[str]) -> dict[str, np.ndarray]:
+    """{group: (K,) bool} for a keypoint set's landmarks; groups without keypoints are left out."""
+    out = {g: np.array([lm in members for lm in landmarks]) for g, members in JOINT_GROUPS.items()}
+    return {g: m for g, m in out.items() if m.any()}
+
+
+def person_size(xy: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(N,) the larger side of each target's keypoint bounding box (PCK@bbox's reference length), in
+    the pixels of ``xy``; NaN where fewer than two keypoints are present."""
+    xy = np.nan_to_num(np.asarray(xy, dtype=np.float64))
+    big = np.where(mask[..., None], xy, np.nan)
+    with np.errstate(all="ignore"), _quiet():
+        side = np.nanmax(big, 1) - np.nanmin(big, 1)              # (N, 2)
+        size = np.nanmax(side, -1)
+    size[np.asarray(mask).sum(1) < 2] = np.nan
+    return size
+
+
+def pck_person(pred: np.ndarray, target: np.ndarray, mask: np.ndarray,
+               thresholds: tuple[float, ...] = PERSON_THRESHOLDS, counted: np.ndarray | None = None
+               ) -> dict[str, float]:
+    """PCK with the threshold ``t * person_size(target)`` of each row (PCK@bbox): independent of how
+    much of the frame the person fills. Keys ``pck_person@0.1`` ...; rows whose size is undefined or
+    zero are left out. The size comes from every keypoint of ``mask``; ``counted`` (default ``mask``)
+    selects the keypoints scored, e.g. one joint group."""
+    pred = np.asarray(pred, dtype=np.float64)
+    target = np.asarray(target, dtype=np.float64)
+    size = person_size(target, mask)
+    ok = np.isfinite(size) & (size > 0)
+    m = np.asarray(mask if counted is None else counted, dtype=bool) & np.asarray(mask, bool) & ok[:, None]
+    err = np.linalg.norm(pred - np.nan_to_num(target), axis=-1)
+    ref = np.where(ok, size, 1.0)[:, None]
+    out = {}
+    for t in thresholds:
+        out[f"pck_person@{t:g}"] = float(np.mean((err <= t * ref)[m])) if m.any() else float("nan")
+    return out
+
+
+def pck_groups(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, groups: dict[str, np.ndarray],
+               t: float = 0.1) -> dict[str, float]:
+    """Person-relative PCK@t (the verdict's 0.1) over each joint group's keypoints: {"head": .., "torso": .., ...}."""
+    return {g: pck_person(pred, target, mask, (t,), counted=mask & gm[None, :])[f"pck_person@{t:g}"]
+            for g, gm in groups.items()}
+
+
+def normalised_poses(xy: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(N, K, 2) poses centred on their present keypoints' mean and scaled by :func:`person_size`, NaN
+    where absent: what :func:`pose_distance` compares."""
+    xy = np.where(mask[..., None], np.nan_to_num(np.asarray(xy, dtype=np.float64)), np.nan)
+    with _quiet():
+        centre = np.nanmean(xy, 1, keepdims=True)
+    size = person_size(np.nan_to_num(xy), mask)
+    size = np.where(np.isfinite(size) & (size > 0), size, 1.0)
+    return (xy - centre) / size[:, None, None]
+
+
+def pose_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Normalised poses (A, K, 2) x (B, K, 2) -> (A, B) mean distance over keypoints present in both
+    (inf when none is)."""
+    d = np.linalg.norm(a[:, None] - b[None], axis=-1)             # (A, B, K), NaN where absent
+    with _quiet():
+        out = np.nanmean(d, -1)
+    return np.where(np.isfinite(out), out, np.inf)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """All-NaN slices are expected (absent keypoints): no RuntimeWarning for them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield

@@ -1,0 +1,116 @@
+"""A training run around :class:`psgan.train.Trainer`: the run folder's lock, leftovers of a killed run,
+provenance in config.json, and the rules of ``--resume`` (issues 12 and 14; docs/training.md).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import torch.distributed as dist
+
+from psgan.config import TrainConfig, resume_config
+from psgan.errors import PsganError
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set[str] | None = None,
+          argv: list[str] | None = None) -> Path:
+    """Train a run; returns the final checkpoint's path.
+
+    Rank 0 holds the run folder's lock for the whole run, removes temporary files a killed run left,
+    and writes config.json (with provenance) before the first step. ``resume`` on a run without a
+    checkpoint starts from the beginning; on a finished run it says so and returns.
+    """
+    from psgan.checkpoint import TRAINING_KEYS, checkpoint_config, load_checkpoint
+    from psgan.run_folder import provenance, remove_leftovers, write_config
+    from psgan.run_lock import RunLock
+    from psgan.schedule import build_phases
+    from psgan.train import Trainer, resolve_device   # here: psgan.train re-exports this module's train
+
+    out = Path(cfg.out)
+    rank = int(os.environ.get("RANK", 0))
+    resolve_device(cfg.device)              # a bad device leaves no run folder behind
+    if out.exists() and not out.is_dir():
+        raise PsganError(f"{out}: exists and is not a folder")
+    latest = out / "checkpoints" / "latest.pt"
+    created = not out.exists()
+    lock = None
+    if rank == 0:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise PsganError(f"{out}: cannot create the run folder ({e.strerror})") from None
+        try:
+            lock = RunLock(out).acquire()
+        except PsganError:
+            if created:
+                out.rmdir()
+            raise
+    try:
+        if rank == 0:
+            for p in remove_leftovers(out / "checkpoints") + remove_leftovers(out):
+                log.info("removed %s, left by a killed run", p)
+        if not resume and latest.exists():
+            raise PsganError(f"{out}: holds a run already; continue it with --resume or choose another --out")
+        if resume and not latest.exists():
+            log.warning("%s: no checkpoint yet; starting the run from the beginning", out)
+            resume = False
+        if resume:
+            ck = load_checkpoint(latest)
+            saved = checkpoint_config(ck, latest, TRAINING_KEYS)
+            _, conflicts = resume_config(saved, cfg, given)
+            if conflicts:
+                raise PsganError(f"{out}: --resume with options that differ from the saved run "
+                                 f"({'; '.join(conflicts)}); drop them or start a new --out")
+            if int(ck["phase"]) >= len(build_phases(saved.schedule)):
+                log.warning("%s: the run is complete (%.2f kimg, %dx%d); nothing to do", out,
+                            int(ck["total_img"]) / 1000, int(ck["resolution"]), int(ck["resolution"]))
+                return latest
+            del ck
+        try:
+            t = Trainer(cfg, resume=resume, given=given)
+        except BaseException:
+            if created and rank == 0 and lock is not None:
+                lock.release()
+                lock = None
+                _remove_if_empty(out)
+            raise
+        try:
+            if rank == 0:
+                prov = provenance(t.cfg.data, argv)
+                history = None
+                if resume and (out / "config.json").is_file():
+                    try:
+                        old = json.loads((out / "config.json").read_text())
+                        history = old.get("resumes", []) + [prov]
+                        prov = old.get("provenance", prov)
+                    except (OSError, ValueError):
+                        pass
+                write_config(out, t.cfg.to_json(), prov, history)
+            t.run(progress=progress)
+        finally:
+            t.close()
+        if dist.is_initialized():
+            dist.barrier()
+        return t.ckpt_path
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _remove_if_empty(out: Path) -> None:
+    """A run that failed before its first step leaves nothing: remove the folder it created."""
+    for name in ("log.jsonl", "log.txt", ".lock"):
+        p = out / name
+        if p.is_file() and (name == ".lock" or p.stat().st_size == 0 or name == "log.txt"):
+            p.unlink()
+    for sub in ("tensorboard", "checkpoints", "samples"):
+        if (out / sub).is_dir() and not any((out / sub).iterdir()):
+            (out / sub).rmdir()
+    try:
+        out.rmdir()
+    except OSError:
+        pass
