@@ -528,4 +528,4 @@ def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int |
 
 # The run around a Trainer (lock, leftovers, provenance, resume rules) lives in psgan.run; `train` is
 # re-exported here for the callers of psgan.train.train.
-from psgan.run import train  # noqa: E402  # noqa: F401
+from psgan.run import train  # noqa: E402,F401

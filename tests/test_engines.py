@@ -9,7 +9,7 @@ from datagen.render.engines import ENGINES, get_engine, workbench_aa
 
 
 def test_registry():
-    assert list(ENGINES) == ["workbench", "eevee", "cycles"]
+    assert list(ENGINES) == ["workbench", "workbench-taa", "eevee", "cycles"]
     assert {e.blender_id for e in ENGINES.values()} == {"BLENDER_WORKBENCH", "BLENDER_EEVEE", "CYCLES"}
     for e in ENGINES.values():
         assert e.default_samples >= 1 and "." in e.samples_path and e.description
@@ -18,12 +18,12 @@ def test_registry():
 def test_workbench_samples_map_to_the_nearest_aa_choice():
     assert [workbench_aa(n) for n in (1, 2, 5, 6, 7, 8, 10, 13, 20, 32, 100)] == \
         ["OFF", "5", "5", "5", "8", "8", "11", "11", "16", "32", "32"]
-    assert get_engine("workbench").samples_value(8) == "8"
+    assert get_engine("workbench-taa").samples_value(8) == "8"
     assert get_engine("cycles").samples_value(64) == 64
 
 
 def test_unknown_engine_is_one_line():
-    with pytest.raises(DatagenError, match=r"--engine 'banana': unknown render engine \(known: workbench, eevee, cycles\)"):
+    with pytest.raises(DatagenError, match=r"--engine 'banana': unknown render engine \(known: workbench, workbench-taa, eevee, cycles\)"):
         get_engine("banana")
     with pytest.raises(DatagenError, match="unknown render engine"):
         RenderConfig(rig="r.blend", rig_sha256="0", engine="banana")
@@ -37,4 +37,4 @@ def test_cli_choices_come_from_the_registry():
     for name, e in ENGINES.items():
         assert name in r.output
     r = CliRunner().invoke(main, ["render", "--engine", "banana", "-o", "x.h5"])
-    assert r.exit_code == 2 and "'banana' is not one of 'workbench', 'eevee', 'cycles'" in r.output
+    assert r.exit_code == 2 and "'banana' is not one of 'workbench', 'workbench-taa', 'eevee', 'cycles'" in r.output
