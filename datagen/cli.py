@@ -217,10 +217,8 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
 
     from datagen.pose.bone_mapping import load_keymap
     from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, run_render
-    from datagen.render.config import blender_session_class
     from datagen.render.plan import parse_shard
 
-    blender_session_class()  # without the [render] extra: one line saying how to install it
     rig_path = rig if rig is not None else DEFAULT_RIG
     if not rig_path.is_file():
         raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
@@ -287,10 +285,8 @@ def poses(rig: Path | None, motions: tuple[Path, ...], clips: tuple[str, ...], k
     """
     from datagen.pose.bone_mapping import load_keymap
     from datagen.render import DEFAULT_RIG, RenderConfig, file_sha256
-    from datagen.render.config import blender_session_class
     from datagen.render.poses import run_poses
 
-    blender_session_class()  # without the [render] extra: one line saying how to install it
     rig_path = rig if rig is not None else DEFAULT_RIG
     if not rig_path.is_file():
         raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")

@@ -1,6 +1,7 @@
 """Shared fixtures: small, valid format-v1 datasets written through the real writer."""
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import numpy as np
@@ -11,14 +12,25 @@ from datagen.format.keypoint_sets import get_keypoint_set
 
 SHARED_ASSETS = Path(__file__).resolve().parents[1].parent / "shared" / "assets"
 
-# Test modules that are Blender through and through (module-level ``pytestmark = blender``) import bpy
+# Test modules that are Blender through and through import bpy (or tests/blender_rigs.py, which does)
 # at the top. Selecting ``-m "not blender"`` (what the base install, which has no bpy, runs:
 # scripts/check_base_install.sh) must not even import them.
-BLENDER_ONLY_MODULES = {"test_render.py", "test_avatar.py", "blender_rigs.py"}
+BLENDER_IMPORTS = {"bpy", "mathutils", "bpy_extras", "blender_rigs"}
+
+
+def imports_blender_at_top(path: Path) -> bool:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in tree.body:
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        if any(n.split(".")[0] in BLENDER_IMPORTS for n in names):
+            return True
+    return False
 
 
 def pytest_ignore_collect(collection_path, config):
-    if collection_path.name in BLENDER_ONLY_MODULES and config.getoption("markexpr", "") == "not blender":
+    if (config.getoption("markexpr", "") == "not blender" and collection_path.suffix == ".py"
+            and collection_path.parent.name == "tests" and imports_blender_at_top(collection_path)):
         return True
     return None
 

@@ -262,7 +262,8 @@ def is_int(v) -> bool:
 
 
 def _shown(v) -> str:
-    text = repr(v.decode() if isinstance(v, bytes) else v.tolist() if isinstance(v, np.ndarray) else v)
+    # numpy scalars as plain Python values (numpy 2 would show np.int64(9))
+    text = repr(v.decode() if isinstance(v, bytes) else v.tolist() if isinstance(v, (np.ndarray, np.generic)) else v)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
