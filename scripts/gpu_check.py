@@ -1,4 +1,4 @@
-"""The GPU check of issue 14 (``scripts/gpu_check.sh``): what only a GPU can show, in at most 8 minutes.
+"""The GPU check (``scripts/gpu_check.sh``): what only a GPU can show, in at most 8 minutes.
 
 1. CUDA behaviour: a short run on CUDA, its exact resume, and its checkpoint resumed on the CPU;
 2. images/s of a full-width training step (the paper's networks, 512 latents) in bf16 autocast and in

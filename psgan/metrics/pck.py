@@ -50,7 +50,7 @@ def pck(pred: np.ndarray, target: np.ndarray, mask: np.ndarray, image_size: floa
     return out
 
 
-# -- person-relative PCK, joint groups (issue 14) ----------------------------------------------------
+# -- person-relative PCK, joint groups ---------------------------------------------------------------
 
 PERSON_THRESHOLDS = (0.1, 0.2)
 
