@@ -26,6 +26,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     """
     from psgan.checkpoint import TRAINING_KEYS, checkpoint_config, load_checkpoint
     from psgan.run_folder import provenance, remove_leftovers, write_config
+    from datagen.format.outputs import OutputError
     from psgan.run_lock import RunLock
     from psgan.schedule import build_phases
     from psgan.train import Trainer, resolve_device   # here: psgan.train re-exports this module's train
@@ -45,7 +46,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
             raise PsganError(f"{out}: cannot create the run folder ({e.strerror})") from None
         try:
             lock = RunLock(out).acquire()
-        except PsganError:
+        except OutputError:
             if created:
                 out.rmdir()
             raise

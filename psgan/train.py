@@ -9,7 +9,7 @@ Run folder (``cfg.out``; psgan.run_folder)::
     checkpoints/latest.pt  the newest complete checkpoint (psgan.checkpoint)
     checkpoints/network-snapshot-<kimg>.pt   every --snap kimg (all, or the last --keep)
     tensorboard/           scalars, with the [tensorboard] extra
-    .lock                  held by the process writing the run (psgan.run_lock)
+    .lock                  held by the process writing the run (psgan.run_lock, datagen's output lock)
 
 Several GPUs: ``torchrun --nproc_per_node=N -m psgan.cli train ...``. Each rank draws its slice of the
 global minibatch (the batch is split

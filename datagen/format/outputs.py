@@ -151,9 +151,9 @@ class OutputLock:
     ...     ...  # write data.h5 and data.h5.partial/
     """
 
-    def __init__(self, target: str | os.PathLike) -> None:
+    def __init__(self, target: str | os.PathLike, path: str | os.PathLike | None = None) -> None:
         self.target = Path(target)
-        self.path = lock_path(self.target)
+        self.path = lock_path(self.target) if path is None else Path(path)  # a run folder keeps it inside
         self._fd: int | None = None
 
     def acquire(self) -> "OutputLock":
