@@ -85,7 +85,7 @@ _TRAIN_FIELDS = {
     "final_kimg": ("schedule.final_kimg",), "batch": ("schedule.batch",), "lr": ("schedule.lr",),
     "no_pose": ("model.use_pose",), "latent": ("model.latent",), "fmap_base": ("model.fmap_base",),
     "fmap_max": ("model.fmap_max",), "seed": ("seed",), "no_mirror": ("mirror",),
-    "no_ema_warmup": ("ema_warmup",), "device": ("device",), "amp": ("amp",),
+    "no_ema_warmup": ("ema_warmup",), "ema_rampup": ("ema_rampup",), "device": ("device",), "amp": ("amp",),
     "channels_last": ("channels_last",), "compile_": ("compile",), "workers": ("workers",),
     "cache_mb": ("cache_mb",), "threads": ("threads",), "tick_kimg": ("tick_kimg",),
     "sample_kimg": ("sample_kimg",), "ckpt_kimg": ("ckpt_kimg",), "snap": ("snap_kimg",), "keep": ("keep",),
@@ -124,6 +124,9 @@ def _given_fields(ctx: click.Context) -> set[str]:
 @click.option("--no-mirror", is_flag=True, help="Disable mirror augmentation.")
 @click.option("--no-ema-warmup", is_flag=True,
               help="Keep the G average at 0.999 from step 0 (default: min(0.999, (1+t)/(10+t))).")
+@click.option("--ema-rampup", type=_Finite(min=0, max=1, min_open=True), default=None,
+              help="Half-life of the G average at most this fraction of the images seen (StyleGAN's "
+                   "ema_rampup; 0.02 for runs of minutes), in place of the step warm-up.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True,
               help="bf16 autocast (auto: on CUDA only).")
@@ -144,7 +147,8 @@ def _given_fields(ctx: click.Context) -> set[str]:
 @click.pass_context
 def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_per_phase: float,
           final_kimg: float | None, batch: dict | None, lr: dict | None, no_pose: bool, latent: int,
-          fmap_base: int, fmap_max: int, seed: int, no_mirror: bool, no_ema_warmup: bool, device: str, amp: str,
+          fmap_base: int, fmap_max: int, seed: int, no_mirror: bool, no_ema_warmup: bool,
+          ema_rampup: float | None, device: str, amp: str,
           channels_last: str, compile_: bool, workers: int, cache_mb: int, threads: int,
           tick_kimg: float, sample_kimg: float, ckpt_kimg: float, snap: float, keep: int) -> None:
     """Train PSGAN on a dataset file (format v1), 4x4 up to --max-res.
@@ -162,10 +166,13 @@ def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_re
     from psgan.train import configure, resolve_device, train as run_training
 
     resolve_device(device)          # before anything is read or created
+    if no_ema_warmup and ema_rampup is not None:
+        raise click.UsageError("--no-ema-warmup and --ema-rampup are two rules for the same warm-up: give one")
     out = out or Path("runs") / data.stem
     cfg = configure(data, out, max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
                     batch=batch, lr=lr, use_pose=not no_pose, latent=latent, fmap_base=fmap_base,
-                    fmap_max=fmap_max, seed=seed, mirror=not no_mirror, ema_warmup=not no_ema_warmup, device=device, amp=amp,
+                    fmap_max=fmap_max, seed=seed, mirror=not no_mirror, ema_warmup=not no_ema_warmup,
+                    ema_rampup=ema_rampup, device=device, amp=amp,
                     channels_last=channels_last, compile=compile_, workers=workers, cache_mb=cache_mb,
                     threads=threads, tick_kimg=tick_kimg, sample_kimg=sample_kimg, ckpt_kimg=ckpt_kimg,
                     snap_kimg=snap, keep=keep)

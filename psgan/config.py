@@ -81,6 +81,8 @@ class TrainConfig:
     mirror: bool = True              # mirror augmentation (keypoints mirrored, left/right swapped)
     ema_beta: float = 0.999          # generator EMA per step
     ema_warmup: bool = True          # beta_t = min(ema_beta, (1 + t) / (10 + t)); False: the paper's fixed 0.999
+    ema_rampup: float | None = None  # StyleGAN's: the average's half-life at most this fraction of the
+                                     # images seen (replaces the step warm-up; short runs: 0.02)
     gp_lambda: float = 10.0          # WGAN-GP
     drift: float = 0.001             # epsilon_drift * D(real)^2
     device: str = "auto"             # auto | cpu | cuda | cuda:N

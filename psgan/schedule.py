@@ -29,6 +29,20 @@ class Phase:
         return min(1.0, images_done / self.images) if self.fade else 1.0
 
 
+def ema_decay(beta: float, step: int, images: int, batch: int, warmup: bool = True,
+              rampup: float | None = None) -> float:
+    """Decay of the generator average at step ``step`` (0-based) of ``batch`` images, ``images`` seen
+    including this step: ``beta`` capped by a warm-up so that a young average is not mostly the random
+    initialisation. ``rampup`` (StyleGAN's ``ema_rampup``): the half-life is at most that fraction of
+    the images seen, 0.5 ** (batch / (rampup * images)); else TensorFlow's (1 + t) / (10 + t), whose
+    half-life is about 8% of the steps, when ``warmup``."""
+    if rampup is not None:
+        return min(beta, 0.5 ** (batch / max(rampup * images, 1e-8)))
+    if warmup:
+        return min(beta, (1 + step) / (10 + step))
+    return beta
+
+
 def build_phases(s: ScheduleConfig) -> list[Phase]:
     """[stab4, fade8, stab8, ..., fade max_res, stab max_res]."""
     plan = [(4, False)]

@@ -43,7 +43,7 @@ from datagen.format.draw import draw_skeleton
 
 from psgan.run_folder import Console, RunLog, prune_snapshots, snapshot_name
 from psgan.samples import pose_sample_grid, save_png, to_uint8
-from psgan.schedule import Phase, build_phases
+from psgan.schedule import Phase, build_phases, ema_decay
 
 log = logging.getLogger(__name__)
 
@@ -397,9 +397,8 @@ class Trainer:
         self.opt_G.step()
         self.D.requires_grad_(True)
 
-        beta = cfg.ema_beta
-        if cfg.ema_warmup:   # min(beta, (1 + t) / (10 + t)): short runs are not 40% initial weights
-            beta = min(beta, (1 + self.steps) / (10 + self.steps))
+        beta = ema_decay(cfg.ema_beta, self.steps, self.total_img + ph.batch, ph.batch, cfg.ema_warmup,
+                         cfg.ema_rampup)
         with torch.no_grad():
             ema = list(self.G_ema.parameters())
             torch._foreach_lerp_(ema, list(self.G.parameters()), 1.0 - beta)

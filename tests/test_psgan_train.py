@@ -1,5 +1,6 @@
 """psgan.train: a short 4 -> 16 run, exact resume, data and schedule details, checkpoints."""
 import json
+import math
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ from psgan.checkpoint import load_checkpoint, load_generator
 from psgan.config import ScheduleConfig, TrainConfig
 from psgan.data import Batch, PoseData, batches, prepare_reals
 from psgan.pose_maps import pose_maps
-from psgan.schedule import build_phases
+from psgan.schedule import build_phases, ema_decay
 from psgan.train import Trainer, configure, train
 from psgan_data import write_tiny_dataset
 
@@ -109,3 +110,40 @@ def test_data_stream_is_a_function_of_position(tiny):
     single = [b.xy for b in batches(data, 8, 4, 0, 3, seed=3, mirror=True, cache={})]
     for a, b, s in zip(r0, r1, single):
         assert torch.equal(torch.cat([a, b]), s)
+
+
+def test_ema_decay_rules():
+    # TensorFlow's warm-up: (1 + t) / (10 + t) until it reaches beta.
+    assert ema_decay(0.999, 0, 8, 8) == 0.1 and ema_decay(0.999, 90, 728, 8) == 91 / 100
+    assert ema_decay(0.999, 10**6, 8 * 10**6, 8) == 0.999 and ema_decay(0.999, 5, 48, 8, warmup=False) == 0.999
+    # StyleGAN's ramp-up: after n images the half-life is rampup * n images, at most beta's.
+    for images, batch in ((18_000, 8), (400, 4), (10**7, 16)):
+        d = ema_decay(0.999, images // batch - 1, images, batch, rampup=0.02)
+        half_life = batch * math.log(0.5) / math.log(d)
+        assert half_life == pytest.approx(min(0.02 * images, batch * math.log(0.5) / math.log(0.999)))
+
+
+def test_ema_rampup_run_averages_as_documented(tiny, tmp_path):
+    """G_ema after a run with ema_rampup equals the average of G's weights computed by hand."""
+    cfg = _cfg(tiny, tmp_path / "r", 4, kimg=0.016, ema_rampup=0.05)
+    t = Trainer(cfg)
+    ema = {k: v.clone() for k, v in t.G.state_dict().items()}
+    real_step = Trainer.step
+
+    def step(self, ph, b, alpha):
+        out = real_step(self, ph, b, alpha)
+        d = 0.5 ** (ph.batch / (0.05 * (self.total_img + ph.batch)))   # total_img: before this step
+        for k, v in self.G.state_dict().items():
+            ema[k] = d * ema[k] + (1 - d) * v
+        return out
+    Trainer.step = step
+    try:
+        t.run(progress=False)
+    finally:
+        Trainer.step = real_step
+        t.close()
+    assert t.steps == 4
+    for k, v in t.G_ema.state_dict().items():
+        assert torch.allclose(v, ema[k], atol=1e-6), k
+    ck = load_checkpoint(tmp_path / "r" / "checkpoints" / "latest.pt")
+    assert TrainConfig.from_json(ck["config"]).ema_rampup == 0.05    # a resumed run keeps the rule
