@@ -163,7 +163,9 @@ def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_re
     With --resume, options that differ from the saved run are refused, except --workers, --cache-mb,
     --threads, --device and the --*-kimg/--snap/--keep output periods (docs/training.md).
     """
-    from psgan.train import configure, resolve_device, train as run_training
+    from psgan.config import configure
+    from psgan.device import resolve_device
+    from psgan.train import train as run_training
 
     resolve_device(device)          # before anything is read or created
     if no_ema_warmup and ema_rampup is not None:
@@ -222,7 +224,7 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
     from psgan import generate as gen
     from psgan.checkpoint import load_generator
     from psgan.errors import PsganError
-    from psgan.train import resolve_device
+    from psgan.device import resolve_device
 
     if interpolate and grid_:
         raise click.UsageError("--interpolate and --grid exclude each other")
@@ -293,7 +295,7 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
     import json
 
     from psgan.errors import PsganError
-    from psgan.train import resolve_device
+    from psgan.device import resolve_device
 
     resolve_device(device)
     if out is not None:
@@ -319,7 +321,8 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
             click.echo(f"wrote {out}")
         return
 
-    from psgan.evaluate import EvalConfig, evaluate_checkpoints, format_table, to_json, write_sample_sheet
+    from psgan.eval_report import format_table, to_json, write_sample_sheet
+    from psgan.evaluate import EvalConfig, evaluate_checkpoints
 
     cfg = EvalConfig(poses=poses, fid_images=fid_images, diversity_poses=diversity_poses,
                      diversity_latents=diversity_latents, seed=seed, batch=batch, device=device)
@@ -367,7 +370,7 @@ def posenet_train(data: Path, out: Path, res: int, steps: int, batch: int, lr: f
     """
     from psgan.errors import PsganError
     from psgan.posenet import PoseNetTrainConfig, save_posenet, train_posenet
-    from psgan.train import resolve_device
+    from psgan.device import resolve_device
 
     if out.exists() and out.is_dir():
         raise PsganError(f"{out}: is a folder; -o names the detector file to write")

@@ -6,7 +6,11 @@ CLI builds a :class:`TrainConfig`, writes it to ``OUT/config.json`` and a checkp
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
+
+from datagen.format import open_dataset
+from psgan.errors import PsganError
 
 # The paper's schedule (Progressive GAN's CelebA-HQ settings): minibatch and learning rate per resolution.
 PAPER_BATCH = {4: 16, 8: 16, 16: 16, 32: 16, 64: 16, 128: 16, 256: 12, 512: 5, 1024: 2}
@@ -145,3 +149,33 @@ def resume_config(saved: TrainConfig, new: TrainConfig, given: set[str] | None =
     for k in given & SAFE_ON_RESUME:
         setattr(out, k, getattr(new, k))
     return out, conflicts
+
+
+def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int | None = None,
+              kimg_per_phase: float = 600.0, final_kimg: float | None = None,
+              batch: dict[int, int] | None = None, lr: dict[int, float] | None = None,
+              use_pose: bool = True, latent: int = 512, fmap_base: int = 8192, fmap_max: int = 512,
+              **run: object) -> TrainConfig:
+    """A TrainConfig for a dataset file: paper defaults, the file's keypoint count and image size, and
+    the given overrides (``batch``/``lr`` entries replace the paper's from their resolution on)."""
+    with open_dataset(data) as r:
+        size, k = r.image_size, r.keypoint_set.size
+    max_res = max_res or min(size, 1024)
+    if max_res & (max_res - 1) or max_res > size:
+        raise PsganError(f"--max-res {max_res}: must be a power of two no larger than {data}'s image size {size}")
+
+    def merged(paper: dict, override: dict | None) -> dict:
+        if not override:
+            return dict(paper)
+        first = min(override)
+        out = {r: v for r, v in paper.items() if r < first}
+        for r in paper:
+            if r >= first:
+                out[r] = override[max(o for o in override if o <= r)]
+        return out
+
+    model = ModelConfig(num_keypoints=k, use_pose=use_pose, latent=latent, fmap_base=fmap_base,
+                        fmap_max=fmap_max, max_res=max_res)
+    sched = ScheduleConfig(max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
+                           batch=merged(PAPER_BATCH, batch), lr=merged(PAPER_LR, lr))
+    return TrainConfig(data=str(data), out=str(out), model=model, schedule=sched, **run)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from datagen.format import DatasetReader, open_dataset
+from psgan.device import rank_batches
 
 log = logging.getLogger(__name__)
 
@@ -122,13 +123,14 @@ def batches(data: PoseData, res: int, batch: int, start: int, steps: int, *, see
     position ``start``.
 
     Each step consumes ``batch`` stream items, split over the ranks so the slices add up to it exactly
-    (the first ``batch % world`` ranks take one more). ``cache`` (a dict owned by the caller) keeps a
+    (:func:`psgan.device.rank_batches`). ``cache`` (a dict owned by the caller) keeps a
     loaded level between calls.
     """
     stream = IndexStream(data.n, seed, mirror)
     step_items = batch
-    lo = rank * (batch // world) + min(rank, batch % world)
-    hi = lo + batch // world + (rank < batch % world)
+    sizes = rank_batches(batch, world)
+    lo = sum(sizes[:rank])
+    hi = lo + sizes[rank]
 
     def plan(i: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows, flips = stream.take(start + i * step_items, step_items)

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch.distributed as dist
 
 from psgan.config import TrainConfig, resume_config
+from psgan.device import resolve_device
 from psgan.errors import PsganError
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     from datagen.format.outputs import OutputError
     from psgan.run_lock import RunLock
     from psgan.schedule import build_phases
-    from psgan.train import Trainer, resolve_device   # here: psgan.train re-exports this module's train
+    from psgan.train import Trainer   # here: psgan.train re-exports this module's train
 
     out = Path(cfg.out)
     rank = int(os.environ.get("RANK", 0))

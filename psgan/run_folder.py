@@ -5,7 +5,8 @@
 * ``log.txt`` -- the console (every log line and tick line; appended on resume);
 * ``log.jsonl`` -- one JSON object per tick and per phase end; ``tensorboard/`` -- the same scalars
   when the ``[tensorboard]`` extra is installed;
-* ``checkpoints/network-snapshot-<kimg>.pt`` (e.g. ``network-snapshot-01200.000.pt``) every ``--snap`` kimg (all, or the last ``--keep``).
+* ``checkpoints/network-snapshot-<kimg>.pt`` (e.g. ``network-snapshot-01200.000.pt``) every ``--snap`` kimg (all, or the last ``--keep``);
+* :class:`Tick`: when the log line, sample grid, checkpoint and snapshot of those periods are due.
 
 Only rank 0 calls any of this.
 """
@@ -189,3 +190,25 @@ def remove_leftovers(folder: Path) -> list[Path]:
             p.unlink(missing_ok=True)
             gone.append(p)
     return gone
+
+
+class Tick:
+    """Which periodic actions are due when the image count passes multiples of their periods."""
+
+    def __init__(self, log_kimg: float, sample_kimg: float, ckpt_kimg: float, start: int,
+                 snap_kimg: float = 0.0) -> None:
+        self.periods = {"log": log_kimg, "sample": sample_kimg, "ckpt": ckpt_kimg, "snap": snap_kimg}
+        self.last = {k: self._slot(k, start) for k in self.periods}
+
+    def _slot(self, key: str, img: int) -> int:
+        p = self.periods[key]
+        return int(img // (p * 1000)) if p > 0 else 0
+
+    def due(self, img: int) -> set[str]:
+        out = set()
+        for k in self.periods:
+            s = self._slot(k, img)
+            if self.periods[k] > 0 and s > self.last[k]:
+                out.add(k)
+                self.last[k] = s
+        return out

@@ -28,64 +28,22 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
 from psgan.checkpoint import TRAINING_KEYS, checkpoint_config, load_checkpoint, load_state, save_checkpoint
 from psgan.config import TrainConfig, resume_config
 from psgan.data import PoseData, batches, prepare_reals
+from psgan.device import check_batches, compile_network, resolve_device
 from psgan.errors import PsganError
 from psgan.losses import d_loss, g_loss, gradient_penalty
 from psgan.networks import Discriminator, Generator
 from psgan.pose_maps import pose_pyramid
-from datagen.format.draw import draw_skeleton
-
-from psgan.run_folder import Console, RunLog, prune_snapshots, snapshot_name
-from psgan.samples import pose_sample_grid, save_png, to_uint8
+from psgan.run_folder import Console, RunLog, Tick, prune_snapshots, snapshot_name
+from psgan.samples import fixed_sample_inputs, sample_sheet, save_png
 from psgan.schedule import Phase, build_phases, ema_decay
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto``, ``cpu``, ``cuda`` or ``cuda:N`` -> a device this machine has, else one PsganError."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise PsganError(f"--device {name!r}: not a device (auto, cpu, cuda or cuda:N)") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise PsganError(f"--device {name!r}: psgan runs on cpu or cuda")
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise PsganError(f"--device {name}: CUDA is not available on this machine")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise PsganError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return dev
-
-
-def rank_batches(batch: int, world: int) -> list[int]:
-    """The global minibatch split over ``world`` ranks so the parts add up to it exactly (the first
-    ``batch % world`` ranks take one more)."""
-    return [batch // world + (r < batch % world) for r in range(world)]
-
-
-def check_batches(phases: list[Phase], world: int) -> None:
-    """Every rank needs 2 images at least per step: with 1, its minibatch-stddev channel is a constant."""
-    if world == 1:
-        return
-    for ph in phases:
-        if min(rank_batches(ph.batch, world)) < 2:
-            raise PsganError(f"--batch {ph.batch} at {ph.resolution}x{ph.resolution} cannot be split over "
-                             f"{world} processes with 2 images each at least; use --batch {ph.resolution}:"
-                             f"{2 * world} or fewer processes")
-
-
-def compile_network(net: torch.nn.Module, backend: str = "inductor"):
-    """``torch.compile`` with static shapes: one graph per resolution and fade, no graph breaks."""
-    return torch.compile(net, dynamic=False, backend=backend)
 
 
 class Trainer:
@@ -135,7 +93,7 @@ class Trainer:
             for m in (self.G, self.D, self.G_ema):   # same start on every rank
                 for t in list(m.parameters()):
                     dist.broadcast(t.data, src=0)
-        self._fixed = self._fixed_samples()
+        self._fixed = fixed_sample_inputs(self.data, self.cfg)
         self.resumed_from = self.total_img
         self.console = Console(self.out if self.rank == 0 else None) if self.rank == 0 else None
         self.logger = RunLog(self.out, resume=resume) if self.rank == 0 else None
@@ -230,15 +188,6 @@ class Trainer:
         states: list = [None] * self.world
         dist.all_gather_object(states, self.gen.get_state())
         return states
-
-    def _fixed_samples(self) -> dict:
-        """The fixed latents and poses of every sample grid (a function of the seed and the file)."""
-        cfg = self.cfg
-        g = torch.Generator().manual_seed(cfg.seed + 2)
-        z = torch.randn(cfg.sample_latents, cfg.model.latent, generator=g)
-        rows = np.linspace(0, self.data.n - 1, min(cfg.sample_poses, self.data.n)).round().astype(int)
-        rows = torch.as_tensor(rows)
-        return {"z": z, "xy": self.data.xy[rows], "vis": self.data.visibility[rows]}
 
     # -- the loop ------------------------------------------------------------------------------------
 
@@ -455,74 +404,9 @@ class Trainer:
         done = self.phase_idx >= len(self.phases)
         ph = self.phases[min(self.phase_idx, len(self.phases) - 1)]
         res, alpha = ph.resolution, (1.0 if done else ph.alpha(self.phase_img))
-        f = self._fixed
-        L, P = len(f["z"]), len(f["xy"])
-        z = f["z"].repeat_interleave(P, 0).to(self.device)
-        xy, vis = f["xy"].repeat(L, 1, 1).to(self.device), f["vis"].repeat(L, 1).to(self.device)
-        poses = pose_pyramid(xy, vis, self.data.image_size, res) if self.cfg.model.use_pose else None
-        imgs = to_uint8(self.G_ema(z, poses, res, alpha).float())
-        size = max(64, res)
-        drawn = [draw_skeleton(f["xy"][j].numpy(), f["vis"][j].numpy(), self.data.keypoint_set, size,
-                               self.data.image_size) for j in range(P)]
-        grid = pose_sample_grid(imgs, drawn)
+        grid = sample_sheet(self.G_ema, self._fixed, self.data, res, alpha, self.device, self.cfg.model.use_pose)
         name = name or f"kimg{self.total_img / 1000:08.2f}-{res}px"
         return save_png(grid, self.out / "samples" / f"{name}.png")
-
-
-class Tick:
-    """Which periodic actions are due when the image count passes multiples of their periods."""
-
-    def __init__(self, log_kimg: float, sample_kimg: float, ckpt_kimg: float, start: int,
-                 snap_kimg: float = 0.0) -> None:
-        self.periods = {"log": log_kimg, "sample": sample_kimg, "ckpt": ckpt_kimg, "snap": snap_kimg}
-        self.last = {k: self._slot(k, start) for k in self.periods}
-
-    def _slot(self, key: str, img: int) -> int:
-        p = self.periods[key]
-        return int(img // (p * 1000)) if p > 0 else 0
-
-    def due(self, img: int) -> set[str]:
-        out = set()
-        for k in self.periods:
-            s = self._slot(k, img)
-            if self.periods[k] > 0 and s > self.last[k]:
-                out.add(k)
-                self.last[k] = s
-        return out
-
-
-def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int | None = None,
-              kimg_per_phase: float = 600.0, final_kimg: float | None = None,
-              batch: dict[int, int] | None = None, lr: dict[int, float] | None = None,
-              use_pose: bool = True, latent: int = 512, fmap_base: int = 8192, fmap_max: int = 512,
-              **run: object) -> TrainConfig:
-    """A TrainConfig for a dataset file: paper defaults, the file's keypoint count and image size, and
-    the given overrides (``batch``/``lr`` entries replace the paper's from their resolution on)."""
-    from datagen.format import open_dataset
-
-    from psgan.config import PAPER_BATCH, PAPER_LR, ModelConfig, ScheduleConfig
-
-    with open_dataset(data) as r:
-        size, k = r.image_size, r.keypoint_set.size
-    max_res = max_res or min(size, 1024)
-    if max_res & (max_res - 1) or max_res > size:
-        raise PsganError(f"--max-res {max_res}: must be a power of two no larger than {data}'s image size {size}")
-
-    def merged(paper: dict, override: dict | None) -> dict:
-        if not override:
-            return dict(paper)
-        first = min(override)
-        out = {r: v for r, v in paper.items() if r < first}
-        for r in paper:
-            if r >= first:
-                out[r] = override[max(o for o in override if o <= r)]
-        return out
-
-    model = ModelConfig(num_keypoints=k, use_pose=use_pose, latent=latent, fmap_base=fmap_base,
-                        fmap_max=fmap_max, max_res=max_res)
-    sched = ScheduleConfig(max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
-                           batch=merged(PAPER_BATCH, batch), lr=merged(PAPER_LR, lr))
-    return TrainConfig(data=str(data), out=str(out), model=model, schedule=sched, **run)
 
 
 # The run around a Trainer (lock, leftovers, provenance, resume rules) lives in psgan.run; `train` is

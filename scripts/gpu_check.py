@@ -25,7 +25,8 @@ from psgan_data import write_tiny_dataset  # noqa: E402
 
 from psgan.config import PAPER_BATCH  # noqa: E402
 from psgan.data import batches  # noqa: E402
-from psgan.train import Trainer, configure  # noqa: E402
+from psgan.config import configure  # noqa: E402
+from psgan.train import Trainer  # noqa: E402
 
 
 def _sync(dev: str) -> None:

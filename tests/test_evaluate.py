@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from psgan.checkpoint import save_checkpoint
 from psgan.cli import main
 from psgan.config import ModelConfig, TrainConfig
-from psgan.evaluate import (EvalConfig, _Data, default_posenet_path, evaluate, format_table, get_posenet,
-                            to_json)
+from psgan.eval_report import format_table, to_json
+from psgan.evaluate import EvalConfig, _Data, default_posenet_path, evaluate, get_posenet
 from psgan.networks import Generator
 from psgan.posenet import PoseNetTrainConfig, load_posenet
 from stick_figures import draw, one_thread, random_poses, stick_data_and_detector

@@ -6,7 +6,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from psgan.train import Trainer, configure
+from psgan.config import configure
+from psgan.train import Trainer
 from psgan_data import write_tiny_dataset
 
 

@@ -16,7 +16,9 @@ from psgan.errors import PsganError
 from datagen.format.outputs import LockedError
 from psgan.run_lock import RunLock
 from psgan.schedule import build_phases
-from psgan.train import Trainer, check_batches, compile_network, configure, rank_batches, train
+from psgan.config import configure
+from psgan.device import check_batches, compile_network, rank_batches
+from psgan.train import Trainer, train
 from psgan_data import write_tiny_dataset
 
 TINY = dict(latent=8, fmap_base=32, fmap_max=8)

@@ -10,7 +10,8 @@ from psgan.config import ScheduleConfig, TrainConfig
 from psgan.data import Batch, PoseData, batches, prepare_reals
 from psgan.pose_maps import pose_maps
 from psgan.schedule import build_phases, ema_decay
-from psgan.train import Trainer, configure, train
+from psgan.config import configure
+from psgan.train import Trainer, train
 from psgan_data import write_tiny_dataset
 
 TINY = dict(latent=16, fmap_base=64, fmap_max=16)

@@ -24,7 +24,8 @@ from psgan_data import write_tiny_dataset  # noqa: E402
 from psgan.data import batches, prepare_reals  # noqa: E402
 from psgan.losses import d_loss, g_loss, gradient_penalty  # noqa: E402
 from psgan.pose_maps import pose_maps  # noqa: E402
-from psgan.train import Trainer, configure  # noqa: E402
+from psgan.config import configure  # noqa: E402
+from psgan.train import Trainer  # noqa: E402
 
 
 class PlainStep:
