@@ -1,5 +1,5 @@
 """A training run around :class:`psgan.train.Trainer`: the run folder's lock, leftovers of a killed run,
-provenance in config.json, and the rules of ``--resume`` (issues 12 and 14; docs/training.md).
+provenance in config.json, and the rules of ``--resume`` (docs/training.md).
 """
 from __future__ import annotations
 
