@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import bpy
+import numpy as np
 from mathutils import Matrix, Quaternion, Vector
 
 # name: (head, tail, parent); the character faces -Y, its left is +X, Z up, metres.
@@ -231,3 +232,25 @@ def add_autorun_script(blend: Path, out: Path, marker: Path) -> Path:
     text.use_module = True  # "Register": Blender runs it when the file is loaded with scripts trusted
     bpy.ops.wm.save_as_mainfile(filepath=str(out))
     return out
+
+
+class CheckCamera:
+    """An independent re-projection for the keypoint tests: Blender's own ``world_to_camera_view``
+    through a camera placed from a row's stored extrinsics (50 mm lens, 36 mm sensor, size x size)."""
+
+    def __init__(self, scene: bpy.types.Scene, size: int = 64) -> None:
+        self.scene, self.size = scene, size
+        self.cam = bpy.data.objects.new("check", bpy.data.cameras.new("check"))
+        scene.collection.objects.link(self.cam)
+        self.cam.data.lens, self.cam.data.sensor_width = 50, 36
+        scene.render.resolution_x = scene.render.resolution_y = size
+
+    def project(self, extrinsic: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(K, 3) world points -> (K, 2) pixels (top-left origin) and (K,) depths, seen from the camera
+        whose OpenCV world-to-camera matrix is ``extrinsic`` (4 x 4)."""
+        from bpy_extras.object_utils import world_to_camera_view
+
+        # OpenCV world-to-camera -> Blender camera: invert, then flip the y and z axes.
+        self.cam.matrix_world = Matrix((np.linalg.inv(extrinsic) @ np.diag([1, -1, -1, 1])).tolist())
+        v = np.array([tuple(world_to_camera_view(self.scene, self.cam, Vector(p))) for p in points])
+        return np.stack([v[:, 0] * self.size, (1 - v[:, 1]) * self.size], 1), v[:, 2]

@@ -7,6 +7,10 @@ import numpy as np
 
 from datagen.format import DatasetHeader, DatasetWriter
 
+# `psgan train` options of a run that takes a second: 4x4 -> 8x8, 16 images a phase, tiny networks.
+TINY_TRAIN = ["--max-res", "8", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
+              "--fmap-max", "8", "--workers", "0", "--tick-kimg", "0.016"]
+
 
 def write_tiny_dataset(path: Path, n: int = 24, size: int = 16, seed: int = 0) -> Path:
     """n rows of size x size images, keypoint set avatar20 (K = 20), some keypoints absent."""
@@ -24,3 +28,15 @@ def write_tiny_dataset(path: Path, n: int = 24, size: int = 16, seed: int = 0) -
     with DatasetWriter(path, DatasetHeader("avatar20", size)) as w:
         w.append({"images": images, "pose/xy": xy, "pose/visibility": vis})
     return path
+
+
+def train_tiny_run(folder: Path, n: int = 12) -> tuple[Path, Path, str]:
+    """``psgan train`` of :data:`TINY_TRAIN` on a tiny dataset in ``folder``: (data, latest.pt, output)."""
+    from click.testing import CliRunner
+
+    from psgan.cli import main
+
+    data = write_tiny_dataset(folder / "tiny.h5", n=n, size=16)
+    r = CliRunner().invoke(main, ["train", str(data), "-o", str(folder / "run"), *TINY_TRAIN])
+    assert r.exit_code == 0, r.output
+    return data, folder / "run" / "checkpoints" / "latest.pt", r.output

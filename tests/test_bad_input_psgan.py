@@ -18,10 +18,9 @@ from datagen.format import DatasetHeader, DatasetWriter
 from psgan.checkpoint import load_checkpoint, save_checkpoint
 from psgan.cli import main
 from psgan.posenet import PoseNet, PoseNetConfig, save_posenet
-from psgan_data import write_tiny_dataset
+from psgan_data import TINY_TRAIN, write_tiny_dataset
 
-TRAIN = ["--max-res", "8", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
-         "--fmap-max", "8", "--workers", "0", "--tick-kimg", "0.016", "--device", "cpu"]
+TRAIN = [*TINY_TRAIN, "--device", "cpu"]
 
 
 @pytest.fixture(scope="module")

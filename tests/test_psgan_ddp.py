@@ -1,6 +1,7 @@
 """Data parallelism over 2 CPU processes (gloo), as torchrun would start them: same weights on both
 ranks after training, and only rank 0 writes."""
 import socket
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -25,30 +26,29 @@ def _worker(rank: int, world: int, port: int, data: str, out: str, result: str, 
     dist.destroy_process_group()
 
 
-def test_two_ranks_stay_in_sync(tmp_path):
+def _two_ranks(tmp_path, *batch: int) -> Path:
+    """Train on 2 spawned ranks (``batch``: the global minibatch, default the worker's); assert both
+    end with the same generator; the run folder."""
     data = write_tiny_dataset(tmp_path / "tiny.h5", n=16, size=8)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = tmp_path / "run"
-    mp.spawn(_worker, args=(2, port, str(data), str(out), str(tmp_path / "G")), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, port, str(data), str(out), str(tmp_path / "G"), *batch), nprocs=2, join=True)
     a, b = (torch.load(tmp_path / f"G.{r}", weights_only=True) for r in (0, 1))
     for k in a:
         assert torch.equal(a[k], b[k]), k
+    return out
+
+
+def test_two_ranks_stay_in_sync(tmp_path):
+    out = _two_ranks(tmp_path)
     assert (out / "checkpoints" / "latest.pt").is_file() and (out / "log.jsonl").is_file()
     assert len((out / "log.jsonl").read_text().splitlines()) == 3    # one line per phase, one writer
 
 
 def test_uneven_split_keeps_the_global_batch(tmp_path):
     """5 images per step on 2 ranks: 3 + 2, the ranks stay in sync and count 5 images per step."""
-    data = write_tiny_dataset(tmp_path / "tiny.h5", n=16, size=8)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = tmp_path / "run"
-    mp.spawn(_worker, args=(2, port, str(data), str(out), str(tmp_path / "G"), 5), nprocs=2, join=True)
-    a, b = (torch.load(tmp_path / f"G.{r}", weights_only=True) for r in (0, 1))
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
+    _two_ranks(tmp_path, 5)
     total, steps = torch.load(tmp_path / "G.pos.0", weights_only=True).tolist()
     assert total == 5 * steps and steps == 3 * 4        # 16 images per phase -> 4 steps of 5, 3 phases

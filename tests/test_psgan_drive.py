@@ -11,20 +11,15 @@ from conftest import SHARED_ASSETS
 from datagen.format.keypoint_sets import COCO18
 from datagen.format.openpose_json import from_format, write_openpose
 from psgan.cli import main
-from psgan_data import write_tiny_dataset
+from psgan_data import train_tiny_run
 from test_pose_sequence import walking_person
 
-TRAIN = ["--max-res", "8", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
-         "--fmap-max", "8", "--workers", "0", "--tick-kimg", "0.016"]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    d = tmp_path_factory.mktemp("drive")
-    data = write_tiny_dataset(d / "tiny.h5", n=12, size=16)
-    r = CliRunner().invoke(main, ["train", str(data), "-o", str(d / "run"), *TRAIN])
-    assert r.exit_code == 0, r.output
-    return data, d / "run" / "checkpoints" / "latest.pt"
+    data, ckpt, _ = train_tiny_run(tmp_path_factory.mktemp("drive"))
+    return data, ckpt
 
 
 @pytest.fixture

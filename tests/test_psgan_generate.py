@@ -8,20 +8,15 @@ from PIL import Image
 
 from psgan.cli import main
 from datagen.format import parse_rows
-from psgan_data import write_tiny_dataset
+from psgan_data import TINY_TRAIN, train_tiny_run
 
-TRAIN = ["--max-res", "8", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
-         "--fmap-max", "8", "--workers", "0", "--tick-kimg", "0.016"]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    d = tmp_path_factory.mktemp("gen")
-    data = write_tiny_dataset(d / "tiny.h5", n=12, size=16)
-    r = CliRunner().invoke(main, ["train", str(data), "-o", str(d / "run"), *TRAIN])
-    assert r.exit_code == 0, r.output
-    assert "samples/final.png" in r.output
-    return data, d / "run" / "checkpoints" / "latest.pt"
+    data, ckpt, output = train_tiny_run(tmp_path_factory.mktemp("gen"))
+    assert "samples/final.png" in output
+    return data, ckpt
 
 
 def _gen(*args):
@@ -114,7 +109,7 @@ def test_bad_input_is_one_line(run, tmp_path):
     assert "not a pose dataset" in _one_line_error(runner.invoke(main, ["train", str(other)]))
     msg = _one_line_error(runner.invoke(main, ["train", str(data), "-o", str(tmp_path / "r"), "--max-res", "64"]))
     assert "--max-res 64" in msg
-    msg = _one_line_error(runner.invoke(main, ["train", str(data), "-o", str(ckpt.parent.parent), *TRAIN]))
+    msg = _one_line_error(runner.invoke(main, ["train", str(data), "-o", str(ckpt.parent.parent), *TINY_TRAIN]))
     assert "--resume" in msg
     assert "checkpoint" in _one_line_error(_gen(junk, "--poses", data, "-o", tmp_path / "o.gif"))
     assert "no such" in _one_line_error(_gen(tmp_path / "no.pt", "--poses", data, "-o", tmp_path / "o.gif"))
