@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from psgan_data import write_tiny_dataset  # noqa: E402
+from helpers.psgan_data import write_tiny_dataset  # noqa: E402
 
 from psgan.config import PAPER_BATCH  # noqa: E402
 from psgan.data import batches  # noqa: E402

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from psgan_data import write_tiny_dataset  # noqa: E402
+from helpers.psgan_data import write_tiny_dataset  # noqa: E402
 
 from psgan.data import batches, prepare_reals  # noqa: E402
 from psgan.losses import d_loss, g_loss, gradient_penalty  # noqa: E402
