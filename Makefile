@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# The browser the `datagen view` page is tested in (tests/test_view.py): Debian's chromium, driven by the
+# The browser the `datagen view` page is tested in (tests/inspect/test_view.py): Debian's chromium, driven by the
 # playwright package of the dev extra. Skips apt when it is already there.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 test-deps:

@@ -2,43 +2,21 @@
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from datagen.format.command_line import INTERRUPTED, Finite, OneLineGroup
 from datagen.format.keypoint_sets import KEYPOINT_SETS
 from datagen.io.formats import EXPORT_FORMATS
 from datagen.render.engines import ENGINES
 
-
-class _Group(click.Group):
-    """The last line of defence of the exit-code promise (README, "Exit codes"): an OSError that no
-    library function turned into a DatagenError still ends as one ``Error:`` line naming the path."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except OSError as e:
-            from datagen.format.outputs import describe_os_error
-
-            where = e.filename or "input/output"
-            raise click.ClickException(f"{where}: {describe_os_error(e)}") from None
+if TYPE_CHECKING:
+    from datagen.render import RenderConfig
 
 
-class _Finite(click.FloatRange):
-    """A float option that must be finite (click's FloatRange lets nan through every bound)."""
-
-    name = "finite float"
-
-    def convert(self, value, param, ctx):
-        value = super().convert(value, param, ctx)
-        if not math.isfinite(value):
-            self.fail(f"{value} is not a finite number", param, ctx)
-        return value
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="psgan-toolkit")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
@@ -146,43 +124,69 @@ def _power_of_two(ctx, param, value: int) -> int:
     return value
 
 
+def _pose_options(command):
+    """The options `render` and `poses` share: which rig, which motion, which poses and how they are framed."""
+    for option in reversed([
+        click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="Rig file (.blend, .glb, .gltf, .vrm, .fbx). Default: the avatar in rigs/avatar.blend."),
+        click.option("--frames", type=click.IntRange(1, 10**8), default=600, show_default=True,
+                     help="Poses, evenly spaced over the clips played back to back (render: each once per costume)."),
+        click.option("--size", type=click.IntRange(1, 16384), default=1024, show_default=True, callback=_power_of_two,
+                     help="Image side in pixels (a power of two)."),
+        click.option("--clips", multiple=True, help="Clips (Action names) to play, comma-separated (default: all)."),
+        click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True,
+                     help="clip: a fixed camera per clip; run: one camera for everything; follow: a camera that moves smoothly."),
+        click.option("--azimuth", type=Finite(), default=0.0, show_default=True,
+                     help="Camera direction in degrees around the character: 0 front, 90 its left side."),
+        click.option("--elevation", type=Finite(-89, 89), default=5.0, show_default=True,
+                     help="Camera height angle in degrees (positive looks down)."),
+        click.option("--keymap", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="JSON file mapping keypoint names to bone names (docs/rigs.md)."),
+        click.option("--keypoints", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default="avatar20",
+                     show_default=True, help="Keypoint set: body joints from bones, face and foot points from kp_* empties (docs/rigs.md)."),
+        click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="BVH motion capture to retarget onto the rig and play instead of its own clips (repeatable)."),
+        click.option("--motion-fps", type=Finite(1, 1000), default=None,
+                     help="Resample --motion clips to this frame rate (default: the rig scene's)."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _render_config(rig: Path | None, frames: int, size: int, clips: tuple[str, ...], framing: str, azimuth: float,
+                   elevation: float, keymap: Path | None, keypoint_set: str, motions: tuple[Path, ...],
+                   motion_fps: float | None, **more) -> RenderConfig:
+    """A RenderConfig from the shared options (and `render`'s own in ``more``); the rig must exist."""
+    from datagen.pose.bone_mapping import load_keymap
+    from datagen.render import DEFAULT_RIG, RenderConfig, file_sha256
+
+    rig_path = rig if rig is not None else DEFAULT_RIG
+    if not rig_path.is_file():
+        raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
+    return RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
+                        clips=_names(clips), framing=framing, azimuth=azimuth, elevation=elevation,
+                        keypoint_set=keypoint_set, keymap=load_keymap(keymap) if keymap else None,
+                        motions=[str(m) for m in motions] or None,
+                        motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps, **more)
+
+
 @main.command()
-@click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Rig file (.blend, .glb, .gltf, .vrm, .fbx). Default: the avatar in rigs/avatar.blend.")
-@click.option("--frames", type=click.IntRange(1, 10**8), default=600, show_default=True,
-              help="Poses, evenly spaced over the clips played back to back; each is rendered once per costume.")
+@_pose_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("data.h5"),
               show_default=True, help="Dataset file to write (format v1).")
-@click.option("--size", type=click.IntRange(1, 16384), default=1024, show_default=True, callback=_power_of_two,
-              help="Image side in pixels (a power of two).")
 @click.option("--costumes", multiple=True, help="Costumes to render, comma-separated (default: all).")
-@click.option("--clips", multiple=True, help="Clips (Action names) to play, comma-separated (default: all).")
 @click.option("--engine", type=click.Choice(list(ENGINES)), default="workbench", show_default=True,
               help="Render engine: " + "; ".join(f"{e.name}: {e.description}" for e in ENGINES.values()) + ".")
 @click.option("--samples", type=click.IntRange(1), default=None,
               help="Anti-aliasing samples per pixel (workbench: N jittered renders, 1 = off; workbench-taa: "
                    "the nearest of 5, 8, 11, 16, 32) or render samples (eevee, cycles). Default: the engine's.")
-@click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True,
-              help="clip: a fixed camera per clip; run: one camera for everything; follow: a camera that moves smoothly.")
-@click.option("--margin", type=_Finite(-0.9, 0.9), default=0.05, show_default=True,
+@click.option("--margin", type=Finite(-0.9, 0.9), default=0.05, show_default=True,
               help="Free border as a fraction of the half image; negative frames tighter (the body may leave the image).")
-@click.option("--lens", "lens_mm", type=_Finite(5, 500), default=50.0, show_default=True,
+@click.option("--lens", "lens_mm", type=Finite(5, 500), default=50.0, show_default=True,
               help="Focal length in mm (36 mm sensor).")
-@click.option("--azimuth", type=_Finite(), default=0.0, show_default=True,
-              help="Camera direction in degrees around the character: 0 front, 90 its left side.")
-@click.option("--elevation", type=_Finite(-89, 89), default=5.0, show_default=True,
-              help="Camera height angle in degrees (positive looks down).")
-@click.option("--azimuth-jitter", type=_Finite(0, 180), default=0.0, show_default=True,
+@click.option("--azimuth-jitter", type=Finite(0, 180), default=0.0, show_default=True,
               help="Random azimuth offset per clip, uniform in +-degrees (from --seed).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of every random choice.")
-@click.option("--keymap", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="JSON file mapping keypoint names to bone names (docs/rigs.md).")
-@click.option("--keypoints", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default="avatar20",
-              show_default=True, help="Keypoint set: body joints from bones, face and foot points from kp_* empties (docs/rigs.md).")
-@click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="BVH motion capture to retarget onto the rig and play instead of its own clips (repeatable).")
-@click.option("--motion-fps", type=_Finite(1, 1000), default=None,
-              help="Resample --motion clips to this frame rate (default: the rig scene's).")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Blender processes on this machine (the result does not depend on it).")
 @click.option("--shard", default=None, help="Render only shard K of N (K/N, 0-based) into its own file; join with `datagen merge`.")
@@ -216,22 +220,18 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
     import sys
 
     from datagen.pose.bone_mapping import load_keymap
-    from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, run_render
+    from datagen.render import DEFAULT_RIG, RunOptions, describe_rig, run_render
     from datagen.render.plan import parse_shard
 
-    rig_path = rig if rig is not None else DEFAULT_RIG
-    if not rig_path.is_file():
-        raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
     if list_only:
+        rig_path = rig if rig is not None else DEFAULT_RIG
+        if not rig_path.is_file():
+            raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
         click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None, keypoint_set))
         return
-    config = RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
-                          costumes=_names(costumes), clips=_names(clips), engine=engine, samples=samples,
-                          framing=framing, margin=margin, lens_mm=lens_mm, azimuth=azimuth, elevation=elevation,
-                          azimuth_jitter=azimuth_jitter, seed=seed, keypoint_set=keypoint_set,
-                          keymap=load_keymap(keymap) if keymap else None,
-                          motions=[str(m) for m in motions] or None,
-                          motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps)
+    config = _render_config(rig, frames, size, clips, framing, azimuth, elevation, keymap, keypoint_set, motions,
+                            motion_fps, costumes=_names(costumes), engine=engine, samples=samples, margin=margin,
+                            lens_mm=lens_mm, azimuth_jitter=azimuth_jitter, seed=seed)
     opts = RunOptions(out=out, workers=workers, shard=parse_shard(shard), resume=resume, overwrite=overwrite,
                       progress=not quiet, dry_run=dry_run, report=click.echo)
     try:
@@ -240,7 +240,7 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
         from datagen.render.estimate import interrupt_hint
 
         click.echo("\n" + interrupt_hint(out), err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     if s.get("complete"):
         click.echo(f"{s['out']}: already complete ({s['rows']} rows); nothing to resume")
         return
@@ -254,22 +254,7 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
 
 
 @main.command()
-@click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Rig file (default: the avatar in rigs/avatar.blend).")
-@click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="BVH motion capture retargeted onto the rig, played instead of its own clips (repeatable).")
-@click.option("--clips", multiple=True, help="Clips (Action names) to play, comma-separated (default: all).")
-@click.option("--keypoints", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default="avatar20",
-              show_default=True, help="Keypoint set (docs/rigs.md).")
-@click.option("--frames", type=click.IntRange(1, 1_000_000), default=600, show_default=True,
-              help="Poses, evenly spaced over the clips played back to back.")
-@click.option("--size", type=int, default=1024, show_default=True, callback=_power_of_two,
-              help="Side of the (unrendered) image the keypoints are projected into.")
-@click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True)
-@click.option("--azimuth", type=_Finite(), default=0.0, show_default=True)
-@click.option("--elevation", type=_Finite(-89, 89), default=5.0, show_default=True)
-@click.option("--motion-fps", type=_Finite(1, 1000), default=None)
-@click.option("--keymap", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@_pose_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("poses.h5"),
               show_default=True, help="Pose-only dataset file (format v1 without /images).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -283,18 +268,10 @@ def poses(rig: Path | None, motions: tuple[Path, ...], clips: tuple[str, ...], k
       datagen poses --motion 131_01.bvh --keypoints coco18 --frames 200 -o mocap_poses.h5
       datagen poses --clips Walk --keypoints body25 --size 256 -o walk_poses.h5
     """
-    from datagen.pose.bone_mapping import load_keymap
-    from datagen.render import DEFAULT_RIG, RenderConfig, file_sha256
     from datagen.render.poses import run_poses
 
-    rig_path = rig if rig is not None else DEFAULT_RIG
-    if not rig_path.is_file():
-        raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
-    config = RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
-                          clips=_names(clips), keypoint_set=keypoint_set, framing=framing, azimuth=azimuth,
-                          elevation=elevation, keymap=load_keymap(keymap) if keymap else None,
-                          motions=[str(m) for m in motions] or None,
-                          motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps)
+    config = _render_config(rig, frames, size, clips, framing, azimuth, elevation, keymap, keypoint_set, motions,
+                            motion_fps)
     s = run_poses(config, out, overwrite=overwrite)
     click.echo(f"wrote {s['out']}: {s['poses']} poses over {len(s['clips'])} clips in {s['seconds']:.2f} s "
                f"({s['poses_per_s']:.0f} poses/s after loading the rig)")
@@ -354,7 +331,7 @@ def _import_options(f):
 @_import_options
 @click.option("--person", type=click.Choice(["best", "all"]), default="best", show_default=True,
               help="Several people in a file: the most complete, most confident one, or a row each.")
-@click.option("--min-confidence", type=_Finite(0, None), default=0.0, show_default=True,
+@click.option("--min-confidence", type=Finite(0, None), default=0.0, show_default=True,
               help="Keypoints detected with less confidence count as missing.")
 def import_openpose(images: Path, keypoints: Path, out: Path, size: int, keypoint_set: str, min_keypoints: int,
                     strict: bool, image_compression: str, workers: int, overwrite: bool, person: str,

@@ -15,6 +15,7 @@ import torch
 
 from psgan.config import TrainConfig
 from psgan.errors import PsganError
+from psgan.nets.networks import Generator
 
 FORMAT = "psgan-checkpoint"
 VERSION = 1
@@ -88,9 +89,8 @@ def load_state(module: torch.nn.Module, state: Any, path: str | os.PathLike, nam
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu"):
     """(G_ema, TrainConfig) from a checkpoint: the EMA generator in eval mode, without gradients, with
     ``G.resolution`` and ``G.alpha`` set to where training stood, so ``G(z, pose_maps)`` makes images of
-    that resolution. See :func:`psgan.generate.generate_images` for keypoints -> images.
+    that resolution. See :func:`psgan.generation.generate.generate_images` for keypoints -> images.
     """
-    from psgan.networks import Generator
 
     ck = load_checkpoint(path, map_location="cpu")
     cfg = checkpoint_config(ck, path)

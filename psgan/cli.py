@@ -3,46 +3,16 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 from pathlib import Path
 
 import click
+
+from datagen.format.command_line import Finite, OneLineGroup
 
 # No exists=True: the library names a missing or bad file in one line and exits 1.
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _SEED = click.IntRange(0, 2**31 - 1)
 RESOLUTIONS = tuple(2 ** k for k in range(2, 11))
-
-
-class _Finite(click.FloatRange):
-    """A FloatRange that also refuses nan and inf (FloatRange lets nan through: nan < min is False)."""
-
-    def convert(self, value, param, ctx):
-        v = super().convert(value, param, ctx)
-        if not math.isfinite(v):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return v
-
-
-class OneLineGroup(click.Group):
-    """Errors as one ``Error:`` line: library errors exit 1, usage errors (a bad option or value) exit
-    2 as click's convention has it, without the usage block; Ctrl-C exits 130 (README "Exit codes")."""
-
-    def main(self, *args, **kwargs):
-        kwargs["standalone_mode"] = False
-        try:
-            rv = super().main(*args, **kwargs)
-        except click.UsageError as e:
-            e.ctx = None
-            e.show()
-            sys.exit(e.exit_code)
-        except click.ClickException as e:
-            e.show()
-            sys.exit(e.exit_code)
-        except (click.exceptions.Abort, KeyboardInterrupt):
-            click.echo("Aborted.", err=True)
-            sys.exit(130)
-        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 @click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,27 +49,23 @@ def _per_res(kind: type):
     return convert
 
 
-# Which TrainConfig fields each `train` option sets (for --resume: options given must match the run).
-_TRAIN_FIELDS = {
-    "max_res": ("schedule.max_res", "model.max_res"), "kimg_per_phase": ("schedule.kimg_per_phase",),
-    "final_kimg": ("schedule.final_kimg",), "batch": ("schedule.batch",), "lr": ("schedule.lr",),
-    "no_pose": ("model.use_pose",), "latent": ("model.latent",), "fmap_base": ("model.fmap_base",),
-    "fmap_max": ("model.fmap_max",), "seed": ("seed",), "no_mirror": ("mirror",),
-    "no_ema_warmup": ("ema_warmup",), "ema_rampup": ("ema_rampup",), "device": ("device",), "amp": ("amp",),
-    "channels_last": ("channels_last",), "compile_": ("compile",), "workers": ("workers",),
-    "cache_mb": ("cache_mb",), "threads": ("threads",), "tick_kimg": ("tick_kimg",),
-    "sample_kimg": ("sample_kimg",), "ckpt_kimg": ("ckpt_kimg",), "snap": ("snap_kimg",), "keep": ("keep",),
-    "data": ("data",),
-}
+class _Sets(click.Option):
+    """A `train` option and the TrainConfig fields it sets: with --resume, options given on the command
+    line must match the saved run (psgan.config.resume_config), so the check needs this mapping."""
+
+    def __init__(self, *args, sets: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sets = sets
 
 
 def _given_fields(ctx: click.Context) -> set[str]:
     from click.core import ParameterSource
 
-    given = set()
-    for name, fields_ in _TRAIN_FIELDS.items():
-        if ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT):
-            given.update(fields_)
+    given = {"data"}   # the DATA argument is always given
+    for param in ctx.command.params:
+        if isinstance(param, _Sets) and ctx.get_parameter_source(param.name) in (ParameterSource.COMMANDLINE,
+                                                                                 ParameterSource.ENVIRONMENT):
+            given.update(param.sets)
     return given
 
 
@@ -108,42 +74,42 @@ def _given_fields(ctx: click.Context) -> set[str]:
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder (default runs/<data name>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint, exactly.")
-@click.option("--max-res", type=click.IntRange(4, 1024), default=None, help="Last resolution (default: the dataset's).")
-@click.option("--kimg-per-phase", type=_Finite(min=0.001), default=600.0, show_default=True,
+@click.option("--max-res", cls=_Sets, sets=('schedule.max_res', 'model.max_res'), type=click.IntRange(4, 1024), default=None, help="Last resolution (default: the dataset's).")
+@click.option("--kimg-per-phase", cls=_Sets, sets=('schedule.kimg_per_phase',), type=Finite(min=0.001), default=600.0, show_default=True,
               help="Thousands of real images per fade-in and per stabilisation phase.")
-@click.option("--final-kimg", type=_Finite(min=0.001), default=None, help="Length of the last phase (default: --kimg-per-phase).")
-@click.option("--batch", callback=_per_res(int), default=None,
+@click.option("--final-kimg", cls=_Sets, sets=('schedule.final_kimg',), type=Finite(min=0.001), default=None, help="Length of the last phase (default: --kimg-per-phase).")
+@click.option("--batch", cls=_Sets, sets=('schedule.batch',), callback=_per_res(int), default=None,
               help="Minibatch: '8' for all resolutions or '4:16,256:12,512:5' (default: the paper's).")
-@click.option("--lr", callback=_per_res(float), default=None,
+@click.option("--lr", cls=_Sets, sets=('schedule.lr',), callback=_per_res(float), default=None,
               help="Learning rate: '0.001' or '4:0.001,128:0.0008' (default: the paper's).")
-@click.option("--no-pose", is_flag=True, help="Train without structural conditions (plain Progressive GAN).")
-@click.option("--latent", type=click.IntRange(1), default=512, show_default=True)
-@click.option("--fmap-base", type=click.IntRange(1), default=8192, show_default=True)
-@click.option("--fmap-max", type=click.IntRange(1), default=512, show_default=True)
-@click.option("--seed", type=_SEED, default=0, show_default=True)
-@click.option("--no-mirror", is_flag=True, help="Disable mirror augmentation.")
-@click.option("--no-ema-warmup", is_flag=True,
+@click.option("--no-pose", cls=_Sets, sets=('model.use_pose',), is_flag=True, help="Train without structural conditions (plain Progressive GAN).")
+@click.option("--latent", cls=_Sets, sets=('model.latent',), type=click.IntRange(1), default=512, show_default=True)
+@click.option("--fmap-base", cls=_Sets, sets=('model.fmap_base',), type=click.IntRange(1), default=8192, show_default=True)
+@click.option("--fmap-max", cls=_Sets, sets=('model.fmap_max',), type=click.IntRange(1), default=512, show_default=True)
+@click.option("--seed", cls=_Sets, sets=('seed',), type=_SEED, default=0, show_default=True)
+@click.option("--no-mirror", cls=_Sets, sets=('mirror',), is_flag=True, help="Disable mirror augmentation.")
+@click.option("--no-ema-warmup", cls=_Sets, sets=('ema_warmup',), is_flag=True,
               help="Keep the G average at 0.999 from step 0 (default: min(0.999, (1+t)/(10+t))).")
-@click.option("--ema-rampup", type=_Finite(min=0, max=1, min_open=True), default=None,
+@click.option("--ema-rampup", cls=_Sets, sets=('ema_rampup',), type=Finite(min=0, max=1, min_open=True), default=None,
               help="Half-life of the G average at most this fraction of the images seen (StyleGAN's "
                    "ema_rampup; 0.02 for runs of minutes), in place of the step warm-up.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True,
+@click.option("--device", cls=_Sets, sets=('device',), default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--amp", cls=_Sets, sets=('amp',), type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True,
               help="bf16 autocast (auto: on CUDA only).")
-@click.option("--channels-last", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
-@click.option("--compile", "compile_", is_flag=True,
+@click.option("--channels-last", cls=_Sets, sets=('channels_last',), type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True)
+@click.option("--compile", "compile_", cls=_Sets, sets=('compile',), is_flag=True,
               help="torch.compile G and D, one static graph per resolution and fade (CUDA; the CPU works too).")
-@click.option("--workers", type=click.IntRange(0), default=2, show_default=True,
+@click.option("--workers", cls=_Sets, sets=('workers',), type=click.IntRange(0), default=2, show_default=True,
               help="Data-loader processes for levels not held in memory.")
-@click.option("--cache-mb", type=click.IntRange(0), default=1024, show_default=True,
+@click.option("--cache-mb", cls=_Sets, sets=('cache_mb',), type=click.IntRange(0), default=1024, show_default=True,
               help="Hold a pyramid level in memory when it is at most this big.")
-@click.option("--threads", type=click.IntRange(0), default=0, help="CPU threads (0: all cores).")
-@click.option("--tick-kimg", type=_Finite(min=0), default=4.0, show_default=True, help="Log every ... kimg.")
-@click.option("--sample-kimg", type=_Finite(min=0), default=50.0, show_default=True, help="Sample grid every ... kimg.")
-@click.option("--ckpt-kimg", type=_Finite(min=0), default=100.0, show_default=True, help="Update checkpoints/latest.pt every ... kimg.")
-@click.option("--snap", type=_Finite(min=0), default=1000.0, show_default=True,
+@click.option("--threads", cls=_Sets, sets=('threads',), type=click.IntRange(0), default=0, help="CPU threads (0: all cores).")
+@click.option("--tick-kimg", cls=_Sets, sets=('tick_kimg',), type=Finite(min=0), default=4.0, show_default=True, help="Log every ... kimg.")
+@click.option("--sample-kimg", cls=_Sets, sets=('sample_kimg',), type=Finite(min=0), default=50.0, show_default=True, help="Sample grid every ... kimg.")
+@click.option("--ckpt-kimg", cls=_Sets, sets=('ckpt_kimg',), type=Finite(min=0), default=100.0, show_default=True, help="Update checkpoints/latest.pt every ... kimg.")
+@click.option("--snap", cls=_Sets, sets=('snap_kimg',), type=Finite(min=0), default=1000.0, show_default=True,
               help="Keep a checkpoints/network-snapshot-<kimg>.pt every ... kimg (0: none).")
-@click.option("--keep", type=click.IntRange(0), default=0, show_default=True, help="Keep only the newest N snapshots (0: all).")
+@click.option("--keep", cls=_Sets, sets=('keep',), type=click.IntRange(0), default=0, show_default=True, help="Keep only the newest N snapshots (0: all).")
 @click.pass_context
 def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_per_phase: float,
           final_kimg: float | None, batch: dict | None, lr: dict | None, no_pose: bool, latent: int,
@@ -164,8 +130,8 @@ def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_re
     --threads, --device and the --*-kimg/--snap/--keep output periods (docs/training.md).
     """
     from psgan.config import configure
-    from psgan.device import resolve_device
-    from psgan.train import train as run_training
+    from psgan.nets.device import resolve_device
+    from psgan.training.run import train as run_training
 
     resolve_device(device)          # before anything is read or created
     if no_ema_warmup and ema_rampup is not None:
@@ -196,7 +162,7 @@ def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_re
               help="Interpolate between this many latents at the fixed poses of --rows.")
 @click.option("--steps", type=click.IntRange(1), default=16, show_default=True, help="Frames between two latents.")
 @click.option("--grid", "grid_", type=click.IntRange(1), default=None, help="A grid of this many latents x the poses.")
-@click.option("--fps", type=_Finite(min=0.1, max=240), default=12.0, show_default=True)
+@click.option("--fps", type=Finite(min=0.1, max=240), default=12.0, show_default=True)
 @click.option("--size", type=click.IntRange(0), default=0, help="Output pixels per image (0: max(resolution, 128)).")
 @click.option("--with-pose", is_flag=True, help="Show each pose's skeleton beside (grid: above) the images.")
 @click.option("--data", "train_data", type=_FILE, default=None,
@@ -221,10 +187,10 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
       psgan generate latest.pt --poses video_json/ --smooth -o dance.gif --with-pose
       psgan generate latest.pt --poses 131_01.bvh --frames 60 -o mocap.gif
     """
-    from psgan import generate as gen
+    from psgan.generation import generate as gen
     from psgan.checkpoint import load_generator
     from psgan.errors import PsganError
-    from psgan.device import resolve_device
+    from psgan.nets.device import resolve_device
 
     if interpolate and grid_:
         raise click.UsageError("--interpolate and --grid exclude each other")
@@ -237,7 +203,7 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
     if not poses.exists():
         raise PsganError(f"{poses}: no such file or folder")
     G, cfg = load_generator(ckpt, resolve_device(device))
-    from psgan.drive import driving_source, is_driving_input
+    from psgan.generation.drive import driving_source, is_driving_input
 
     if is_driving_input(poses):
         if rows is not None:
@@ -259,6 +225,15 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
 
 # ---- evaluation ----------------------------------------------------------------------------------
 
+def _metric_names(ctx, param, value: str) -> tuple[str, ...]:
+    from psgan.evaluation.metrics.registry import parse_metrics
+
+    try:
+        return tuple(parse_metrics(value))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param=param) from None
+
+
 @main.command("eval")
 @click.argument("ckpt", type=_FILE)
 @click.option("--data", type=_FILE, required=True, help="Dataset (format v1) the model was trained on.")
@@ -268,6 +243,9 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the results as JSON (and a sample sheet beside it, .png).")
 @click.option("--poses", type=click.IntRange(1), default=500, show_default=True, help="Held-out target poses scored.")
+@click.option("--metrics", default="pck,fid,diversity", show_default=True, callback=_metric_names,
+              help="Comma-separated metrics to compute (psgan.evaluation.metrics.registry): pck (pose consistency "
+                   "with a verdict), fid (FID and KID), diversity.")
 @click.option("--fid-images", type=click.IntRange(0), default=500, show_default=True,
               help="Generated and real images each for FID/KID (0: skip).")
 @click.option("--diversity-poses", type=click.IntRange(1), default=16, show_default=True)
@@ -281,7 +259,7 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
 @click.option("--rig", type=_FILE, default=None, help="--sequence clip.bvh: the rig (default: the avatar).")
 @click.option("--frames", type=click.IntRange(1), default=48, show_default=True, help="--sequence clip.bvh: poses.")
 def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, out: Path | None, poses: int,
-          fid_images: int, diversity_poses: int, diversity_latents: int, seed: int, batch: int,
+          metrics: tuple[str, ...], fid_images: int, diversity_poses: int, diversity_latents: int, seed: int, batch: int,
           device: str, sequence: Path | None, smooth: bool, rig: Path | None, frames: int) -> None:
     """Evaluate a checkpoint: pose consistency (PCK), FID/KID and diversity (docs/evaluation.md).
 
@@ -292,10 +270,8 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
           --compare runs/nopose/checkpoints/latest.pt --posenet posenet.pt
       psgan eval latest.pt --data data.h5 --sequence video_json/ --posenet posenet.pt
     """
-    import json
-
     from psgan.errors import PsganError
-    from psgan.device import resolve_device
+    from psgan.nets.device import resolve_device
 
     resolve_device(device)
     if out is not None:
@@ -304,42 +280,46 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
         if out.suffix.lower() != ".json":
             raise PsganError(f"{out}: the results are written as .json (a .png sheet goes beside it)")
     if sequence is not None:
-        from psgan.sequence_eval import evaluate_sequence, format_sequence
+        from psgan.evaluation.sequence import evaluate_sequence, format_sequence
 
         res = evaluate_sequence(ckpt, data, sequence, posenet, rig=rig, frames=frames, smooth=smooth, seed=seed,
                                 batch=batch, device=device)
         click.echo(format_sequence(res))
         if out:
-            strict = json.loads(json.dumps(res), parse_constant=lambda _: None)  # NaN -> null
-            tmp = out.with_name(f".{out.name}.tmp")
-            try:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                tmp.write_text(json.dumps(strict, indent=2) + "\n")
-                tmp.replace(out)
-            finally:
-                tmp.unlink(missing_ok=True)
+            _write_results(out, res)
             click.echo(f"wrote {out}")
         return
 
-    from psgan.eval_report import format_table, to_json, write_sample_sheet
-    from psgan.evaluate import EvalConfig, evaluate_checkpoints
+    from psgan.evaluation.report import format_table, to_json, write_sample_sheet
+    from psgan.evaluation.evaluate import EvalConfig, evaluate_checkpoints
 
     cfg = EvalConfig(poses=poses, fid_images=fid_images, diversity_poses=diversity_poses,
-                     diversity_latents=diversity_latents, seed=seed, batch=batch, device=device)
+                     diversity_latents=diversity_latents, seed=seed, batch=batch, device=device, metrics=metrics)
     ckpts = [ckpt] + ([compare] if compare else [])
     results = evaluate_checkpoints(ckpts, data, posenet, cfg)
     click.echo(format_table(results))
     if out:
-        tmp = out.with_name(f".{out.name}.tmp")
+        _write_results(out, to_json(results))
+        if "pck" not in metrics:   # the sheet shows the pose metric's targets, generated and floor images
+            click.echo(f"wrote {out}")
+            return
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(to_json(results), indent=2) + "\n")
-            tmp.replace(out)
             sheet = write_sample_sheet(results, out.with_suffix(".png"))
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise PsganError(f"{e.filename or out}: cannot write ({e.strerror})") from None
         click.echo(f"wrote {out} and {sheet}")
+
+
+def _write_results(out: Path, results: dict) -> None:
+    """The evaluation's JSON, strict and atomic; an unwritable place is one line naming it."""
+    from datagen.format.jsonsafe import write_json
+    from psgan.errors import PsganError
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_json(out, results)
+    except OSError as e:
+        raise PsganError(f"{e.filename or out}: cannot write ({e.strerror})") from None
 
 
 @main.group()
@@ -354,12 +334,12 @@ def posenet() -> None:
               help="Input resolution; use the resolution of the models it will evaluate.")
 @click.option("--steps", type=click.IntRange(1), default=1500, show_default=True)
 @click.option("--batch", type=click.IntRange(1), default=32, show_default=True)
-@click.option("--lr", type=_Finite(min=0, min_open=True), default=2e-3, show_default=True)
+@click.option("--lr", type=Finite(min=0, min_open=True), default=2e-3, show_default=True)
 @click.option("--width", type=click.IntRange(4), default=16, show_default=True, help="Channels of the first level (cost grows with its square).")
-@click.option("--holdout", type=_Finite(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
+@click.option("--holdout", type=Finite(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
               help="Fraction of poses held out (split by pose).")
 @click.option("--seed", type=_SEED, default=0, show_default=True)
-@click.option("--minutes", type=_Finite(min=0, min_open=True), default=None, help="Stop after this long.")
+@click.option("--minutes", type=Finite(min=0, min_open=True), default=None, help="Stop after this long.")
 @click.option("--device", default="cpu", show_default=True)
 def posenet_train(data: Path, out: Path, res: int, steps: int, batch: int, lr: float, width: int,
                   holdout: float, seed: int, minutes: float | None, device: str) -> None:
@@ -369,8 +349,8 @@ def posenet_train(data: Path, out: Path, res: int, steps: int, batch: int, lr: f
     Example:  psgan posenet train data.h5 -o posenet.pt --res 64
     """
     from psgan.errors import PsganError
-    from psgan.posenet import PoseNetTrainConfig, save_posenet, train_posenet
-    from psgan.device import resolve_device
+    from psgan.evaluation.posenet import PoseNetTrainConfig, save_posenet, train_posenet
+    from psgan.nets.device import resolve_device
 
     if out.exists() and out.is_dir():
         raise PsganError(f"{out}: is a folder; -o names the detector file to write")

@@ -20,9 +20,27 @@ import numpy as np
 import torch
 
 from datagen.format import DatasetReader, open_dataset
-from psgan.device import rank_batches
+from psgan.nets.layers import downsample2x, upsample2x
+from psgan.nets.pose_maps import mirror_keypoints
 
 log = logging.getLogger(__name__)
+
+
+def rank_batches(batch: int, world: int) -> list[int]:
+    """The global minibatch split over ``world`` ranks so the parts add up to it exactly (the first
+    ``batch % world`` ranks take one more)."""
+    return [batch // world + (r < batch % world) for r in range(world)]
+
+
+
+def present_mask(xy: np.ndarray, visibility: np.ndarray, image_size: float) -> np.ndarray:
+    """(N, K) bool: visibility > 0, finite, and inside [0, image_size] in both axes."""
+    xy = np.asarray(xy, dtype=np.float64)
+    finite = np.isfinite(xy).all(-1)
+    safe = np.nan_to_num(xy)
+    inside = ((safe >= 0) & (safe <= image_size)).all(-1)
+    return (np.asarray(visibility) > 0) & finite & inside
+
 
 
 @dataclass
@@ -123,7 +141,7 @@ def batches(data: PoseData, res: int, batch: int, start: int, steps: int, *, see
     position ``start``.
 
     Each step consumes ``batch`` stream items, split over the ranks so the slices add up to it exactly
-    (:func:`psgan.device.rank_batches`). ``cache`` (a dict owned by the caller) keeps a
+    (:func:`rank_batches`). ``cache`` (a dict owned by the caller) keeps a
     loaded level between calls.
     """
     stream = IndexStream(data.n, seed, mirror)
@@ -165,8 +183,6 @@ def prepare_reals(b: Batch, data: PoseData, device: torch.device, alpha: float |
     Mirrored rows are flipped left-right with their keypoints mirrored and left/right swapped. During a
     fade-in the real images are blended like Progressive GAN's: lerp(up(down(x)), x, alpha).
     """
-    from psgan.layers import downsample2x, upsample2x
-    from psgan.pose_maps import mirror_keypoints
 
     x = b.images.to(device, non_blocking=True).permute(0, 3, 1, 2).float().mul_(1 / 127.5).sub_(1.0)
     m = b.mirror.to(device)

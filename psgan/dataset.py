@@ -19,6 +19,7 @@ import torch
 
 from datagen.format import DatasetReader, open_dataset, parse_rows
 from datagen.format.meta import meta_columns
+from psgan.nets.pose_maps import pose_maps
 
 
 class PoseDataset(torch.utils.data.Dataset):
@@ -58,7 +59,6 @@ class PoseDataset(torch.utils.data.Dataset):
                 "xy": self.xy[i], "visibility": self.visibility[i],
                 "meta": {"row": int(self.rows[i]), **{k: v[i] for k, v in self._meta.items()}}}
         if self.pose_maps:
-            from psgan.pose_maps import pose_maps
 
             r = self.resolution
             item["pose"] = pose_maps(self.xy[i][None], self.visibility[i][None], r, r)[0]

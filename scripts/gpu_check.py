@@ -18,15 +18,25 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from helpers.psgan_data import write_tiny_dataset  # noqa: E402
+from datagen.format import DatasetHeader, DatasetWriter
+from psgan.config import PAPER_BATCH, configure
+from psgan.data import batches
+from psgan.training.loop import Trainer
+from psgan.training.run import resume_state
 
-from psgan.config import PAPER_BATCH  # noqa: E402
-from psgan.data import batches  # noqa: E402
-from psgan.config import configure  # noqa: E402
-from psgan.train import Trainer  # noqa: E402
+
+def write_tiny_dataset(path: Path, n: int, size: int) -> Path:
+    """Random images and keypoints (avatar20): the check measures speed and exactness, not what is learnt."""
+    rng = np.random.default_rng(0)
+    rows = {"images": rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8),
+            "pose/xy": rng.uniform(1, size - 1, (n, 20, 2)).astype(np.float32),
+            "pose/visibility": np.full((n, 20), 2, np.uint8)}
+    with DatasetWriter(path, DatasetHeader("avatar20", size)) as w:
+        w.append(rows)
+    return path
 
 
 def _sync(dev: str) -> None:
@@ -104,11 +114,11 @@ def main(argv: list[str] | None = None) -> dict:
     part = Trainer(configure(small, out / "c_part", device=dev, **kw))
     part.run(max_steps=20, progress=False)
     part.close()
-    rest = Trainer(configure(small, out / "c_part", device=dev, **kw), resume=True)
+    rest = Trainer(*resume_state(configure(small, out / "c_part", device=dev, **kw)))
     rest.run(progress=False)
     rest.close()
     exact = all(torch.equal(a, b) for a, b in zip(whole.G.state_dict().values(), rest.G.state_dict().values()))
-    cpu = Trainer(configure(small, out / "c_part", device="cpu", **kw), resume=True, given={"device"})
+    cpu = Trainer(*resume_state(configure(small, out / "c_part", device="cpu", **kw), given={"device"}))
     report["cuda_checks"] = {"resume_exact": exact, "finished_total_img": rest.total_img,
                              "checkpoint_loads_on_cpu": cpu.total_img == rest.total_img}
     cpu.close()

@@ -18,8 +18,8 @@ python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'Erro
 echo "== 1. CUDA subset of the tests"
 # test_psgan_train and test_psgan_generate train with --device auto (CUDA here); test_psgan_run reads
 # PSGAN_TEST_DEVICE. The CUDA->CPU test fakes a CUDA checkpoint, so it is left to the CPU runs.
-PSGAN_TEST_DEVICE=cuda timeout 150 python -m pytest -q -x tests/test_psgan_run.py tests/test_psgan_train.py \
-  tests/test_psgan_generate.py -k "not cuda_checkpoint and not compile_static" 2>&1 | tail -5 || true
+PSGAN_TEST_DEVICE=cuda timeout 150 python -m pytest -q -x tests/psgan/training/test_training_run.py tests/psgan/training/test_training_loop.py \
+  tests/psgan/generation/test_generate.py -k "not cuda_checkpoint and not compile_static" 2>&1 | tail -5 || true
 echo "== 2-4. rates, training, projection"
 timeout 300 python scripts/gpu_check.py --out "$OUT" --train-seconds 90
 ls "$OUT/run/samples"

@@ -1,4 +1,5 @@
-"""Strict JSON for input files: finite numbers only, bounded nesting, one ValueError for anything bad.
+"""Strict JSON: input files with finite numbers only and bounded nesting (one ValueError for anything bad),
+and atomic output files (:func:`write_json`).
 
 Python's :func:`json.loads` accepts ``NaN`` and ``Infinity`` (not JSON), turns ``1e400`` into
 infinity, and raises RecursionError (not ValueError) on deeply nested arrays (100,000 ``[``).
@@ -53,3 +54,17 @@ def loads(text: str | bytes) -> object:
 def read_json(path: str | os.PathLike) -> object:
     """Read and parse a JSON file; OSError is left to the caller (it names the path itself)."""
     return loads(Path(path).read_bytes())
+
+
+def write_json(path: str | os.PathLike, obj: object, *, sort_keys: bool = False) -> Path:
+    """Write ``obj`` as strict JSON (NaN and infinities become null), atomically: a temporary file in the
+    same folder renamed over ``path``, so a reader never sees half a file. OSError is left to the caller."""
+    path = Path(path)
+    strict = json.loads(json.dumps(obj), parse_constant=lambda _: None)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(strict, indent=2, sort_keys=sort_keys) + "\n")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

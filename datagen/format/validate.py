@@ -12,7 +12,7 @@ from tqdm import tqdm
 from datagen.format.reader import DatasetReader, open_dataset
 from datagen.format.schema import IMPORTED_FIELDS, POSE_ONLY_FIELDS, RENDERED_FIELDS
 from datagen.errors import DatasetError
-from datagen.render.projection import project
+from datagen.format.camera import project
 from datagen.format.pyramid import downsample2x
 
 # Projection of /pose/xyz must reproduce /pose/xy "to float precision": float32 keypoints of a 1024

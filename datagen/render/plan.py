@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from datagen.format.keypoint_sets import get_keypoint_set
-from datagen.render import projection, visibility
+from datagen.format import camera
+from datagen.render import framing as framing_maths
+from datagen.render import visibility
 from datagen.render.config import RenderConfig, RenderError
 
 EDGE_PAD_PX = 3.0  # framing keeps the geometry this many pixels inside the image border
@@ -60,21 +62,21 @@ def plan_cameras(framing: str, clip_of_pose: np.ndarray, rotations: np.ndarray, 
     """World-to-camera (N, 4, 4) per pose from per-pose framing bounds (N, 4).
 
     rotations: (A, 3, 3) per clip (all equal for framing "run"); "run": one camera framing every
-    pose; "clip": one per clip; "follow": a smooth camera per clip (:func:`projection.follow_cameras`).
+    pose; "clip": one per clip; "follow": a smooth camera per clip (:func:`datagen.render.framing.follow_cameras`).
     """
     n = len(clip_of_pose)
     out = np.empty((n, 4, 4))
     if framing == "run":
-        c, d = projection.fit_distance(projection.merge_bounds(bounds), tan_half)
-        out[:] = projection.camera_from_fit(rotations[0], c, d)
+        c, d = framing_maths.fit_distance(framing_maths.merge_bounds(bounds), tan_half)
+        out[:] = framing_maths.camera_from_fit(rotations[0], c, d)
         return out
     for a in np.unique(clip_of_pose):
         sel = np.flatnonzero(clip_of_pose == a)
         if framing == "clip":
-            c, d = projection.fit_distance(projection.merge_bounds(bounds[sel]), tan_half)
-            out[sel] = projection.camera_from_fit(rotations[a], c, d)
+            c, d = framing_maths.fit_distance(framing_maths.merge_bounds(bounds[sel]), tan_half)
+            out[sel] = framing_maths.camera_from_fit(rotations[a], c, d)
         else:
-            out[sel] = projection.follow_cameras(bounds[sel], rotations[a], tan_half, float(sigma_poses[a]))
+            out[sel] = framing_maths.follow_cameras(bounds[sel], rotations[a], tan_half, float(sigma_poses[a]))
     return out
 
 
@@ -131,16 +133,16 @@ def make_plan(session, config: RenderConfig, mesh_framing: bool = True) -> Plan:
     left = [i for i, lm in enumerate(kps.landmarks) if lm.startswith("left_") and session.mapped[i]
             and session.mapped[kps.flip[i]]]
     right = [kps.flip[i] for i in left]
-    front = projection.character_front(rest[left], rest[right])
+    front = framing_maths.character_front(rest[left], rest[right])
     height = float(np.ptp(rest[np.isfinite(rest).all(1), 2])) or 1.0
 
     rng = np.random.default_rng(config.seed)
     jitter = rng.uniform(-1, 1, len(clips)) * config.azimuth_jitter
     if config.framing == "run":
         jitter[:] = jitter[0]
-    rotations = np.stack([projection.view_rotation(front, config.azimuth + j, config.elevation) for j in jitter])
+    rotations = np.stack([framing_maths.view_rotation(front, config.azimuth + j, config.elevation) for j in jitter])
     # The anti-aliasing filter and the outline reach ~2 px past the geometry: keep them off the border.
-    tan_frame = projection.tan_half_fov(config.lens_mm) * (1.0 - config.margin - 2 * EDGE_PAD_PX / config.size)
+    tan_frame = camera.tan_half_fov(config.lens_mm) * (1.0 - config.margin - 2 * EDGE_PAD_PX / config.size)
 
     objects = session.framing_objects() if mesh_framing else []
     if mesh_framing:
@@ -151,7 +153,7 @@ def make_plan(session, config: RenderConfig, mesh_framing: bool = True) -> Plan:
         session.go_to(int(clip[i]), float(frame[i]))
         xyz[i] = session.keypoints()
         pts = session.framing_points(objects) if mesh_framing else session.all_bone_points()
-        bounds[i] = projection.frame_bounds(pts, rotations[clip[i]], tan_frame)
+        bounds[i] = framing_maths.frame_bounds(pts, rotations[clip[i]], tan_frame)
     fps = session.scene.render.fps / session.scene.render.fps_base
     spacing = sum(c.duration for c in clips) / n  # frames between poses
     sigma = np.full(len(clips), config.follow_sigma_s * fps / spacing)
@@ -164,5 +166,5 @@ def make_plan(session, config: RenderConfig, mesh_framing: bool = True) -> Plan:
     radius = visibility.joint_radii(depths, tolerance=config.occlusion_tolerance * height)
     return Plan(costume_names=[c.name for c in session.costumes], clip_names=[c.name for c in clips],
                 clip=clip, time=t, frame=frame, xyz=xyz, mapped=session.mapped.copy(),
-                intrinsics=projection.intrinsics(config.lens_mm, projection.SENSOR_MM, config.size),
+                intrinsics=camera.intrinsics(config.lens_mm, camera.SENSOR_MM, config.size),
                 extrinsics=extrinsics, radius=radius, near=near, far=far)

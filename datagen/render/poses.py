@@ -20,7 +20,7 @@ from datagen.format import DatasetHeader, DatasetWriter
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
 from datagen.format.schema import POSE_ONLY_ATTR
 from datagen.pose.bvh import load_bvh
-from datagen.render import projection
+from datagen.format import camera
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan, make_plan
 
@@ -33,7 +33,7 @@ def pose_rows(plan: Plan, size: int) -> dict[str, np.ndarray]:
     xy = np.empty(xyz.shape[:2] + (2,))
     z = np.empty(xyz.shape[:2])
     for i in range(n):
-        xy[i], z[i] = projection.project(xyz[i], K, plan.extrinsics[i])
+        xy[i], z[i] = camera.project(xyz[i], K, plan.extrinsics[i])
     with np.errstate(invalid="ignore"):
         inside = (z > 0) & np.isfinite(xy).all(-1) & (xy >= 0).all(-1) & (xy < size).all(-1)
     vis = np.where(inside & plan.mapped[None], 2, 0).astype(np.uint8)

@@ -12,7 +12,8 @@ import h5py
 import numpy as np
 
 from datagen.format import DatasetHeader, DatasetWriter
-from datagen.render import projection, visibility
+from datagen.format import camera
+from datagen.render import visibility
 from datagen.render.compositing import composite_on_white
 from datagen.render.config import RenderConfig
 from datagen.render.plan import Plan, shard_range
@@ -29,7 +30,7 @@ def render_job(session, plan: Plan, job: int) -> dict[str, np.ndarray]:
     joints = plan.xyz[pose]
     rgba, hits = session.render_view(costume, E, plan.near, plan.far, np.nan_to_num(joints), plan.radius)
     image, mask = composite_on_white(rgba)
-    xy, z = projection.project(joints, plan.intrinsics, E)
+    xy, z = camera.project(joints, plan.intrinsics, E)
     centre = -E[:3, :3].T @ E[:3, 3]
     vis = visibility.visibility_flags(xy, z, image.shape[0], np.linalg.norm(joints - centre, axis=1), hits,
                                       plan.radius, plan.mapped)

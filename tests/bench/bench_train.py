@@ -21,11 +21,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers.psgan_data import write_tiny_dataset  # noqa: E402
 
-from psgan.data import batches, prepare_reals  # noqa: E402
-from psgan.losses import d_loss, g_loss, gradient_penalty  # noqa: E402
-from psgan.pose_maps import pose_maps  # noqa: E402
 from psgan.config import configure  # noqa: E402
-from psgan.train import Trainer  # noqa: E402
+from psgan.data import batches, prepare_reals  # noqa: E402
+from psgan.nets.pose_maps import pose_maps  # noqa: E402
+from psgan.training.loop import Trainer  # noqa: E402
+from psgan.training.losses import d_loss, g_loss, gradient_penalty  # noqa: E402
 
 
 class PlainStep:

@@ -1,6 +1,7 @@
-"""The layout's two rules (docs/architecture.md), checked on the source: psgan imports nothing of datagen
-but its format package, and bpy is imported only by the render package's Blender layer and by rigs/.
-Also that the base install's packages work with Blender absent."""
+"""The layout's rules (docs/architecture.md), checked on the source: the contract (datagen.format) imports
+nothing above it, psgan imports nothing of datagen but the contract, psgan's rooms import only downward
+and without cycles, and bpy is imported only by the render package's Blender layer and by rigs/. Also that
+the base install's packages work with Blender absent."""
 from __future__ import annotations
 
 import ast
@@ -13,10 +14,10 @@ BLENDER_MODULES = {"bpy", "mathutils", "bpy_extras", "addon_utils"}
 BLENDER_LAYER = ROOT / "datagen" / "render" / "blender"
 
 
-def imported_modules(path: Path) -> list[tuple[int, str]]:
+def imported_modules(path: Path, root: Path = ROOT) -> list[tuple[int, str]]:
     """(line, absolute module name) of every import in a file, relative imports resolved."""
     tree = ast.parse(path.read_text(), filename=str(path))
-    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    package = ".".join(path.relative_to(root).with_suffix("").parts[:-1])
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -38,15 +39,96 @@ def sources(*folders: str) -> list[Path]:
 
 
 def test_imported_modules_sees_every_form(tmp_path):
-    pkg = ROOT / "psgan"
-    probe = pkg / "_probe_for_test.py"
+    probe = tmp_path / "psgan" / "_probe.py"
+    probe.parent.mkdir()
     probe.write_text("import os\nfrom datagen.format import x\nfrom . import layers\nimport datagen.render.run as r\n"
                      "def f():\n    import bpy\n")
-    try:
-        mods = [m for _, m in imported_modules(probe)]
-    finally:
-        probe.unlink()
+    mods = [m for _, m in imported_modules(probe, root=tmp_path)]
     assert mods == ["os", "datagen.format", "psgan.layers", "datagen.render.run", "bpy"]
+
+
+def test_the_contract_imports_nothing_above_it():
+    files = sources("datagen/format")
+    assert len(files) > 10
+    bad = [f"{p.relative_to(ROOT)}:{line} imports {m}" for p in files for line, m in imported_modules(p)
+           if m.split(".")[0] == "datagen" and not (m in ("datagen", "datagen.format", "datagen.errors")
+                                                    or m.startswith("datagen.format."))]
+    assert not bad, "datagen.format may import only datagen.format and datagen.errors:\n" + "\n".join(bad)
+
+
+# psgan's rooms, lowest first: a module may import its own room or a lower one, never a higher one.
+PSGAN_FLOORS = {"errors": 0, "config": 1, "nets": 2, "checkpoint": 3, "data": 3, "dataset": 4, "generation": 5,
+                "training": 6, "evaluation": 6, "cli": 7, "__init__": 0, "__main__": 7}
+
+
+def _psgan_room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_psgan_top_level_holds_only_entry_points_and_shared_types():
+    top = {p.stem for p in (ROOT / "psgan").glob("*.py")}
+    rooms = {p.name for p in (ROOT / "psgan").iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    assert top <= {"__init__", "__main__", "cli", "config", "checkpoint", "data", "dataset", "errors"}, top
+    assert rooms == {"nets", "training", "generation", "evaluation"}, rooms
+    assert set(PSGAN_FLOORS) >= top | rooms
+
+
+def _psgan_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for p in sources("psgan"):
+        mod = ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        graph[mod] = {m for _, m in imported_modules(p) if m.split(".")[0] == "psgan"}
+    return graph
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for mod, deps in graph.items():
+        here = PSGAN_FLOORS[_psgan_room(mod)]
+        for dep in deps:
+            there = PSGAN_FLOORS[_psgan_room(dep)]
+            if there > here:
+                bad.append(f"{mod} (floor {here}) imports {dep} (floor {there})")
+    return bad
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle among the graph's modules (imports of packages that are not modules ignored)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m: str) -> list[str] | None:
+        state[m] = 1
+        stack.append(m)
+        for d in sorted(d for d in graph[m] if d in graph):
+            if state.get(d) == 1:
+                return stack[stack.index(d):] + [d]
+            if d not in state and (cycle := visit(d)):
+                return cycle
+        stack.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state and (cycle := visit(m)):
+            return cycle
+    return None
+
+
+def test_psgan_imports_point_only_downward():
+    bad = upward_imports(_psgan_graph())
+    assert not bad, "psgan's imports must point downward (docs/architecture.md):\n" + "\n".join(bad)
+    # The rule is not vacuous: the circle this layout removed (the run importing the loop that imported it).
+    assert upward_imports({"psgan.data": {"psgan.training.device"}}) == [
+        "psgan.data (floor 3) imports psgan.training.device (floor 6)"]
+
+
+def test_psgan_has_no_import_cycle():
+    assert find_cycle(_psgan_graph()) is None
+    assert find_cycle({"psgan.training.run": {"psgan.training.loop"},
+                       "psgan.training.loop": {"psgan.training.run"}}) == [
+        "psgan.training.loop", "psgan.training.run", "psgan.training.loop"]
 
 
 def test_psgan_imports_only_the_format_package_of_datagen():
@@ -77,7 +159,7 @@ def _run(code: str) -> subprocess.CompletedProcess:
 def test_base_packages_import_without_blender():
     r = _run("import datagen.cli, datagen.format, datagen.io.importers, datagen.io.exporters, datagen.inspect.info, "
              "datagen.inspect.preview, datagen.format.validate, datagen.format.merge, datagen.render, "
-             "datagen.render.plan, datagen.pose.retarget, psgan.cli, psgan.train, psgan.generate, psgan.evaluate\n"
+             "datagen.render.plan, datagen.pose.retarget, psgan.cli, psgan.training.loop, psgan.generation.generate, psgan.evaluation.evaluate\n"
              "print('ok')")
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from datagen.format import DatasetHeader, DatasetWriter
 from psgan.checkpoint import load_checkpoint, save_checkpoint
 from psgan.cli import main
-from psgan.posenet import PoseNet, PoseNetConfig, save_posenet
+from psgan.evaluation.posenet import PoseNet, PoseNetConfig, save_posenet
 from helpers.psgan_data import TINY_TRAIN, write_tiny_dataset
 
 TRAIN = [*TINY_TRAIN, "--device", "cpu"]

@@ -19,7 +19,7 @@ with no data.h5, ``--resume`` starts from the tiny run).
 
 Not run: docs/results.md and docs/benchmarks.md (records of measured runs, reproduced by
 tests/bench/), lines of cluster job scripts (``.venv/bin/datagen`` in docs/scaling.md), and
-``torchrun`` lines (several processes; multi-process training is tests/test_psgan_ddp.py).
+``torchrun`` lines (several processes; multi-process training is tests/psgan/training/test_ddp.py).
 """
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ def write_stick_dataset(path: Path, poses: int = 96, costumes: int = 2, size: in
 def stick_data_and_detector(base: Path, size: int = 32) -> tuple[Path, Path]:
     """A stick-figure dataset and a detector trained on it, made once per test session under
     ``base`` (tmp_path_factory.getbasetemp()) and shared by the test modules that need them."""
-    from psgan.posenet import PoseNetTrainConfig, save_posenet, train_posenet
+    from psgan.evaluation.posenet import PoseNetTrainConfig, save_posenet, train_posenet
 
     data = base / f"sticks{size}.h5"
     det = base / f"sticks{size}.posenet.pt"

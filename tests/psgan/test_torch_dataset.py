@@ -3,14 +3,14 @@ visibility, pose maps and meta; works in DataLoader workers; generate_images tak
 import numpy as np
 import pytest
 import torch
-
 from helpers.synthetic import write_synthetic
+
 from datagen.format import open_dataset
 from psgan.config import ModelConfig
 from psgan.dataset import PoseDataset
-from psgan.generate import generate_images, latents
-from psgan.networks import Generator
-from psgan.pose_maps import pose_maps
+from psgan.generation.generate import generate_images, latents
+from psgan.nets.networks import Generator
+from psgan.nets.pose_maps import pose_maps
 
 
 def test_items_match_the_file(tmp_path):

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from datagen.render import projection as P
+from datagen.format import camera as C
+from datagen.render import framing as P
 from datagen.render import RenderError
 from datagen.render.plan import chunk_ranges, parse_shard, plan_cameras, sample_poses, shard_range
 
@@ -36,12 +37,12 @@ def test_plan_cameras_frame_every_pose(framing):
     clip = np.repeat([0, 1], 10)
     poses = [rng.normal(size=(30, 3)) * 0.3 + [0.1 * i, 0, 1 + 2 * (i >= 10)] for i in range(20)]
     R = np.stack([P.view_rotation([0, -1, 0], a, 5) for a in (0, 30)])
-    t = P.tan_half_fov(50)
+    t = C.tan_half_fov(50)
     bounds = np.stack([P.frame_bounds(p, R[0 if framing == "run" else c], t) for p, c in zip(poses, clip)])
     cams = plan_cameras(framing, clip, R if framing != "run" else R[[0, 0]], bounds, t, np.array([2.0, 2.0]))
-    K = P.intrinsics(50, 36, 64)
+    K = C.intrinsics(50, 36, 64)
     for p, E in zip(poses, cams):
-        xy, z = P.project(p, K, E)
+        xy, z = C.project(p, K, E)
         assert (z > 0).all() and (xy > -1e-6).all() and (xy < 64 + 1e-6).all()
     distinct = len({E.tobytes() for E in cams})
     assert distinct == {"run": 1, "clip": 2, "follow": 20}[framing]

@@ -12,7 +12,7 @@ from mathutils import Matrix, Vector
 
 from datagen.render.compositing import decode_tga, sample_offsets
 from datagen.render.engines import get_engine
-from datagen.render.projection import SENSOR_MM, blender_from_extrinsics
+from datagen.format.camera import SENSOR_MM, blender_from_extrinsics
 
 
 def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: int | None,

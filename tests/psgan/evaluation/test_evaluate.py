@@ -1,4 +1,4 @@
-"""`psgan eval` (psgan/evaluate.py) on known cases: an oracle that draws the asked pose scores at the
+"""`psgan eval` (psgan/evaluation/evaluate.py) on known cases: an oracle that draws the asked pose scores at the
 ceiling, a source that ignores the pose scores at the floor, the ceiling beats the floor by far; then
 real checkpoints through the library and the CLI, with --compare and the JSON output."""
 from __future__ import annotations
@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from helpers.stick_figures import draw, one_thread, random_poses, stick_data_and_detector
+from test_metrics import cheap_features
 
 from psgan.checkpoint import save_checkpoint
 from psgan.cli import main
 from psgan.config import ModelConfig, TrainConfig
-from psgan.eval_report import format_table, to_json
-from psgan.evaluate import EvalConfig, _Data, default_posenet_path, evaluate, get_posenet
-from psgan.networks import Generator
-from psgan.posenet import PoseNetTrainConfig, load_posenet
-from helpers.stick_figures import draw, one_thread, random_poses, stick_data_and_detector
-from test_metrics import cheap_features
+from psgan.evaluation.evaluate import EvalConfig, _Data, default_posenet_path, evaluate, get_posenet
+from psgan.evaluation.posenet import PoseNetTrainConfig, load_posenet
+from psgan.evaluation.report import format_table, to_json
+from psgan.nets.networks import Generator
 
 SIZE = 32
 
@@ -111,7 +111,7 @@ def test_targets_are_held_out_poses_and_floor_poses_differ(sticks):
     held = np.asarray(pcfg.training["heldout_rows"])
     assert set(d.others) <= set(held)                                    # the floor's poses are held out too
     # ... and each is the farthest of them from its target
-    from psgan.metrics.pck import normalised_poses, pose_distance
+    from psgan.evaluation.metrics.pck import normalised_poses, pose_distance
     dist = pose_distance(normalised_poses(d.xy[d.targets], d.mask[d.targets]), normalised_poses(d.xy[held], d.mask[held]))
     dist[d.groups[d.targets][:, None] == d.groups[held][None, :]] = -1
     chosen = pose_distance(normalised_poses(d.xy[d.targets], d.mask[d.targets]),
@@ -121,7 +121,7 @@ def test_targets_are_held_out_poses_and_floor_poses_differ(sticks):
 
 
 def test_verdict_rules():
-    from psgan.evaluate import verdict
+    from psgan.evaluation.metrics.pck import verdict
 
     def pose(g, f, c):
         return {p: {"pck_person@0.1": v} for p, v in (("generated", g), ("floor", f), ("ceiling", c))}
@@ -134,7 +134,7 @@ def test_verdict_rules():
 
 def test_checkpoints_through_the_cli_with_compare(sticks, tmp_path, monkeypatch):
     data, det = sticks
-    import psgan.metrics.fid as fid
+    import psgan.evaluation.metrics.fid as fid
 
     monkeypatch.setattr(fid, "inception_weights_path", lambda: None)              # as in CI: no [eval] extra
     a = tiny_checkpoint(tmp_path / "a" / "checkpoints" / "latest.pt", use_pose=True)
@@ -159,6 +159,29 @@ def test_checkpoints_through_the_cli_with_compare(sticks, tmp_path, monkeypatch)
     assert "pip install 'psgan-toolkit[eval]'" in results["fid_note"]
     assert "FID/KID: unavailable" in res.output and "n/a" in res.output
     assert out.with_suffix(".png").exists()
+
+
+def test_metrics_are_picked_by_name_from_the_registry(sticks, tmp_path):
+    from psgan.evaluation.metrics.registry import METRICS, parse_metrics
+
+    assert list(METRICS) == ["pck", "fid", "diversity"] and all(m.description for m in METRICS.values())
+    assert parse_metrics("diversity, PCK") == ["pck", "diversity"]          # registry order, any case
+    data, det = sticks
+    a = tiny_checkpoint(tmp_path / "a" / "checkpoints" / "latest.pt", use_pose=True)
+    out = tmp_path / "eval.json"
+    with one_thread():
+        res = CliRunner().invoke(main, ["eval", str(a), "--data", str(data), "--posenet", str(det), "-o", str(out),
+                                        "--poses", "8", "--metrics", "diversity", "--diversity-poses", "2",
+                                        "--diversity-latents", "2"])
+    assert res.exit_code == 0, res.output
+    model = json.loads(out.read_text())["models"][0]
+    assert model["metrics"] == ["diversity"] and model["diversity"]["generated"] > 0
+    assert "pose" not in model and "quality" not in model and "verdict" not in model
+    assert "diversity generated" in res.output and "PCK" not in res.output and "FID" not in res.output
+    assert not out.with_suffix(".png").exists()                       # the sheet shows the pose metric's images
+    bad = CliRunner().invoke(main, ["eval", str(a), "--data", str(data), "--metrics", "pck,fjd"])
+    assert bad.exit_code == 2 and bad.output.strip().splitlines() == [
+        "Error: Invalid value for '--metrics': 'pck,fjd': unknown metric 'fjd'"]
 
 
 def test_eval_trains_and_caches_a_detector_when_none_is_given(tmp_path, sticks):

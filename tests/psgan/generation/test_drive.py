@@ -1,19 +1,17 @@
 """psgan generate --poses DIR: a model driven by OpenPose JSON of a video (docs/animation.md)."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
-
+from helpers.psgan_data import train_tiny_run
 from helpers.synthetic import SHARED_ASSETS
+from PIL import Image
+from test_pose_sequence import walking_person
+
 from datagen.format.keypoint_sets import COCO18
 from datagen.format.openpose_json import from_format, write_openpose
 from psgan.cli import main
-from helpers.psgan_data import train_tiny_run
-from test_pose_sequence import walking_person
-
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +48,7 @@ def test_generates_one_frame_per_json_file(run, video, tmp_path):
 
 
 def test_driven_poses_sit_in_the_training_frame(run, video):
-    from psgan.drive import TrainingPoses, drive_from_openpose
+    from psgan.generation.drive import TrainingPoses, drive_from_openpose
 
     data, _ = run
     training = TrainingPoses.read(data)
@@ -124,6 +122,6 @@ def test_eval_scores_the_pose_consistency_of_a_driven_sequence(run, video, tmp_p
     g = res["generated"]
     assert 0 <= g["pck@0.05"] <= g["pck@0.1"] <= 1 and g["keypoints"] > 0
     # the scored points are the driving points inside the frame: never more than the present ones
-    from psgan.drive import TrainingPoses, drive_from_openpose
+    from psgan.generation.drive import TrainingPoses, drive_from_openpose
     _, present = drive_from_openpose(video, TrainingPoses.read(data))
     assert g["keypoints"] <= present.sum()

@@ -4,13 +4,12 @@ import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image
-
-from psgan.cli import main
-from datagen.format import parse_rows
 from helpers.cli_checks import one_error_line
 from helpers.psgan_data import TINY_TRAIN, train_tiny_run
+from PIL import Image
 
+from datagen.format import parse_rows
+from psgan.cli import main
 
 
 @pytest.fixture(scope="module")

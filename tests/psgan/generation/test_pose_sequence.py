@@ -1,4 +1,4 @@
-"""Driving poses (datagen.format.pose_sequence): OpenPose folders, person tracking, EDN normalisation,
+"""Driving poses (psgan.generation.pose_sequence): OpenPose folders, person tracking, EDN normalisation,
 One-Euro smoothing."""
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import shutil
 
 import numpy as np
 import pytest
-
 from helpers.synthetic import SHARED_ASSETS
+
 from datagen.format.keypoint_sets import BODY25, COCO18
 from datagen.format.openpose_json import OpenPoseError, from_format, read_openpose, write_openpose
-from datagen.format.pose_sequence import (choose_track, normalise_sequence, one_euro, pose_stats,
-                                          read_openpose_folder)
+from psgan.generation.pose_sequence import choose_track, normalise_sequence, one_euro, pose_stats, read_openpose_folder
 
 VIDEO = SHARED_ASSETS / "openpose" / "body25_v1.3"
 COCO_V10 = SHARED_ASSETS / "openpose" / "coco18_v1.0"

@@ -1,4 +1,4 @@
-"""psgan.layers: equalized learning rate, pixel norm, minibatch stddev (also under CPU bf16 autocast)."""
+"""psgan.nets.layers: equalized learning rate, pixel norm, minibatch stddev (also under CPU bf16 autocast)."""
 import math
 
 import pytest
@@ -6,9 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from psgan.config import ModelConfig
-from psgan.layers import (EqualizedConv2d, EqualizedLinear, mbstd_group_size, minibatch_stddev,
-                          pixel_norm)
-from psgan.networks import Discriminator, Generator
+from psgan.nets.layers import EqualizedConv2d, EqualizedLinear, mbstd_group_size, minibatch_stddev, pixel_norm
+from psgan.nets.networks import Discriminator, Generator
 
 
 def test_equalized_conv_scales_weights_at_run_time():

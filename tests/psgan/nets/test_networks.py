@@ -1,11 +1,11 @@
-"""psgan.networks: shapes, fade-in at alpha 0 equals the previous resolution, --no-pose, CPU bf16."""
+"""psgan.nets.networks: shapes, fade-in at alpha 0 equals the previous resolution, --no-pose, CPU bf16."""
 import pytest
 import torch
 
 from psgan.config import ModelConfig
-from psgan.layers import downsample2x, upsample2x
-from psgan.networks import Discriminator, Generator
-from psgan.pose_maps import pose_pyramid
+from psgan.nets.layers import downsample2x, upsample2x
+from psgan.nets.networks import Discriminator, Generator
+from psgan.nets.pose_maps import pose_pyramid
 
 
 def _setup(use_pose=True, n=4):

@@ -1,7 +1,7 @@
-"""psgan.pose_maps: the M-channel maps, their max-pool equality across scales, and mirroring."""
+"""psgan.nets.pose_maps: the M-channel maps, their max-pool equality across scales, and mirroring."""
 import torch
 
-from psgan.pose_maps import mirror_keypoints, pose_maps, pose_pyramid, pyramid_from_map
+from psgan.nets.pose_maps import mirror_keypoints, pose_maps, pose_pyramid, pyramid_from_map
 
 
 def test_single_keypoint_pixel_is_one_rest_minus_one():

@@ -6,10 +6,10 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from helpers.psgan_data import write_tiny_dataset
 
 from psgan.config import configure
-from psgan.train import Trainer
-from helpers.psgan_data import write_tiny_dataset
+from psgan.training.loop import Trainer
 
 
 def _worker(rank: int, world: int, port: int, data: str, out: str, result: str, batch: int = 4) -> None:

@@ -1,8 +1,8 @@
-"""psgan.losses: the WGAN-GP penalty on a known case, and the losses' formulas."""
+"""psgan.training.losses: the WGAN-GP penalty on a known case, and the losses' formulas."""
 import pytest
 import torch
 
-from psgan.losses import d_loss, g_loss, gradient_penalty
+from psgan.training.losses import d_loss, g_loss, gradient_penalty
 
 
 def test_gradient_penalty_of_a_linear_critic():

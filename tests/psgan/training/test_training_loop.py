@@ -1,18 +1,18 @@
-"""psgan.train: a short 4 -> 16 run, exact resume, data and schedule details, checkpoints."""
+"""psgan.training.loop: a short 4 -> 16 run, exact resume, data and schedule details, checkpoints."""
 import json
 import math
 
 import pytest
 import torch
+from helpers.psgan_data import write_tiny_dataset
 
 from psgan.checkpoint import load_checkpoint, load_generator
-from psgan.config import ScheduleConfig, TrainConfig
+from psgan.config import ScheduleConfig, TrainConfig, configure
 from psgan.data import Batch, PoseData, batches, prepare_reals
-from psgan.pose_maps import pose_maps
-from psgan.schedule import build_phases, ema_decay
-from psgan.config import configure
-from psgan.train import Trainer, train
-from helpers.psgan_data import write_tiny_dataset
+from psgan.nets.pose_maps import pose_maps
+from psgan.training.loop import Trainer
+from psgan.training.run import resume_state, train
+from psgan.training.schedule import build_phases, ema_decay
 
 TINY = dict(latent=16, fmap_base=64, fmap_max=16)
 
@@ -55,7 +55,7 @@ def test_resume_is_exact(tiny, tmp_path):
     first = Trainer(cfg)
     first.run(max_steps=8, progress=False)            # stops inside the fade-in (steps 7..12)
     assert first.phase_idx == 1 and 0 < first.phase_img < 24
-    second = Trainer(cfg, resume=True)
+    second = Trainer(*resume_state(cfg))
     second.run(progress=False)
     for name in ("G", "D", "G_ema"):
         a, b = getattr(whole, name).state_dict(), getattr(second, name).state_dict()

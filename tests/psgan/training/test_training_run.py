@@ -5,21 +5,22 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
-
-from psgan.checkpoint import load_checkpoint, save_checkpoint
-from psgan.config import TrainConfig, resume_config
-from psgan.data import PoseData, batches
-from psgan.errors import PsganError
-from datagen.format.outputs import LockedError
-from psgan.run_lock import RunLock
-from psgan.schedule import build_phases
-from psgan.config import configure
-from psgan.device import check_batches, compile_network, rank_batches
-from psgan.train import Trainer, train
 from helpers.psgan_data import write_tiny_dataset
+
+from datagen.format.outputs import LockedError
+from psgan.checkpoint import load_checkpoint, save_checkpoint
+from psgan.config import TrainConfig, configure, resume_config
+from psgan.data import PoseData, batches, rank_batches
+from psgan.errors import PsganError
+from psgan.nets.device import compile_network
+from psgan.training.loop import Trainer
+from psgan.training.run import resume_state, train
+from psgan.training.run_lock import RunLock
+from psgan.training.schedule import build_phases, check_batches
 
 TINY = dict(latent=8, fmap_base=32, fmap_max=8)
 
@@ -65,7 +66,7 @@ def test_run_folder_provenance_log_snapshots_summary(tiny, tmp_path, capsys):
 def test_tensorboard_scalars_or_one_line_saying_how(tiny, tmp_path, caplog):
     import importlib.util
 
-    from psgan.run_folder import TENSORBOARD_HINT
+    from psgan.training.run_folder import TENSORBOARD_HINT
     caplog.set_level("INFO", logger="psgan")
     out = tmp_path / "run"
     train(_cfg(tiny, out, max_res=4), progress=False)
@@ -85,7 +86,7 @@ def test_snapshots_all_kept_by_default(tiny, tmp_path):
 
 
 def _hold_lock(folder):
-    code = ("import sys, time; from psgan.run_lock import RunLock; RunLock(sys.argv[1]).acquire(); "
+    code = ("import sys, time; from psgan.training.run_lock import RunLock; RunLock(sys.argv[1]).acquire(); "
             "print('held', flush=True); time.sleep(60)")
     p = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
@@ -131,6 +132,23 @@ def test_resume_finished_run_says_complete(tiny, tmp_path, caplog):
     assert (out / "checkpoints" / "latest.pt").stat().st_mtime_ns == before
 
 
+def test_a_resume_reads_the_checkpoint_once(tiny, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    first = Trainer(_cfg(tiny, out))
+    first.run(max_steps=3, progress=False)          # a checkpoint inside the first phase
+    first.close()
+    reads = []
+    real = torch.load
+
+    def counting(f, *a, **kw):
+        reads.append(Path(f).name)
+        return real(f, *a, **kw)
+    monkeypatch.setattr(torch, "load", counting)
+    train(_cfg(tiny, out), resume=True, progress=False)
+    assert reads == ["latest.pt"]
+    assert load_checkpoint(out / "checkpoints" / "latest.pt")["total_img"] == 48
+
+
 def test_resume_before_first_checkpoint_starts_from_the_beginning(tiny, tmp_path, caplog):
     out = tmp_path / "run"
     out.mkdir()
@@ -154,7 +172,7 @@ def test_resume_refuses_changed_options_and_accepts_safe_ones(tiny, tmp_path):
     t.run(max_steps=2, progress=False)
     t.close()
     with pytest.raises(PsganError, match=r"--resume with options that differ.*schedule.kimg_per_phase: 0.016 -> 0.5"):
-        Trainer(_cfg(tiny, tmp_path / "r", kimg=0.5), resume=True)
+        Trainer(*resume_state(_cfg(tiny, tmp_path / "r", kimg=0.5)))
 
 
 def test_phase_boundary_interrupt_resumes_exactly(tiny, tmp_path, monkeypatch):
@@ -175,7 +193,7 @@ def test_phase_boundary_interrupt_resumes_exactly(tiny, tmp_path, monkeypatch):
     monkeypatch.setattr(Trainer, "write_samples", real)
     ck = load_checkpoint(cfg.out + "/checkpoints/latest.pt")
     assert ck["phase"] == 0 and ck["phase_img"] == 16         # the state that used to loop forever
-    second = Trainer(cfg, resume=True)
+    second = Trainer(*resume_state(cfg))
     second.run(progress=False)
     second.close()
     assert second.phase_idx == 3 and second.total_img == whole.total_img
@@ -194,7 +212,7 @@ def test_cuda_checkpoint_resumes_on_the_cpu(tiny, tmp_path, caplog):
     ck["rng"] = {**ck["rng"], "gen": [torch.zeros(16, dtype=torch.uint8)], "gen_device": "cuda"}
     save_checkpoint(path, ck)
     with caplog.at_level("WARNING", logger="psgan"):
-        r = Trainer(cfg, resume=True)
+        r = Trainer(*resume_state(cfg))
     assert "written on cuda, this run is on cpu" in caplog.text
     r.run(progress=False)
     r.close()
@@ -223,8 +241,8 @@ def test_compile_static_graphs_without_breaks():
     from torch._dynamo.utils import counters
 
     from psgan.config import ModelConfig
-    from psgan.networks import Generator
-    from psgan.pose_maps import pose_pyramid
+    from psgan.nets.networks import Generator
+    from psgan.nets.pose_maps import pose_pyramid
 
     G = Generator(ModelConfig(num_keypoints=20, latent=8, fmap_base=32, fmap_max=8, max_res=16))
     dynamo.reset()

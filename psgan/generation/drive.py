@@ -6,7 +6,7 @@ frame to the training data (Everybody Dance Now's global pose normalisation, sta
 model's training file) and optionally smooths it in time. ``--poses clip.bvh --rig R`` takes the same
 road through a pose-only render (``datagen poses``, run as a subprocess because it needs Blender).
 
-The result is a :class:`SequenceSource`, which :mod:`psgan.generate` animates like the rows of a dataset.
+The result is a :class:`SequenceSource`, which :mod:`psgan.generation.generate` animates like the rows of a dataset.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ import torch
 from datagen.format import get_keypoint_set, open_dataset
 from datagen.format.draw import draw_skeleton
 from datagen.format.openpose_json import OpenPoseError
-from datagen.format.pose_sequence import normalise_sequence, one_euro, pose_stats, read_openpose_folder
+from psgan.data import present_mask
 from psgan.errors import PsganError
+from psgan.generation.pose_sequence import normalise_sequence, one_euro, pose_stats, read_openpose_folder
 
 VISIBLE = 2  # a driving point is drawn into the pose map as a visible keypoint
 
@@ -37,12 +38,10 @@ class TrainingPoses:
     path: str
     keypoint_set: str
     image_size: int
-    stats: object  # datagen.format.pose_sequence.PoseStats
+    stats: object  # psgan.generation.pose_sequence.PoseStats
 
     @classmethod
     def read(cls, path: str | os.PathLike) -> "TrainingPoses":
-        from psgan.metrics.pck import present_mask
-
         p = Path(path)
         if not p.is_file():
             raise PsganError(f"{p}: the model's training file is missing; give it with --data")
@@ -57,7 +56,7 @@ class TrainingPoses:
 
 class SequenceSource:
     """Poses of a driving sequence in the model's keypoint set and image frame, with the attributes
-    :func:`psgan.generate.animate` reads of a dataset's rows (``rows``, ``xy``, ``vis``, ``data``)."""
+    :func:`psgan.generation.generate.animate` reads of a dataset's rows (``rows``, ``xy``, ``vis``, ``data``)."""
 
     @dataclass
     class Info:

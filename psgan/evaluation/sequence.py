@@ -1,7 +1,7 @@
 """Pose consistency of a driven animation (``psgan eval CKPT --data D --sequence DIR|clip.bvh``).
 
-The frames generated for a driving sequence (:mod:`psgan.drive`: OpenPose video or BVH clip, normalised
-to the training data) go through the evaluation's keypoint detector (:mod:`psgan.posenet`) and are
+The frames generated for a driving sequence (:mod:`psgan.generation.drive`: OpenPose video or BVH clip, normalised
+to the training data) go through the evaluation's keypoint detector (:mod:`psgan.evaluation.posenet`) and are
 scored against the normalised input poses they were asked for: PCK@0.05, PCK@0.1 and the mean error,
 over the points the input has inside the frame. Beside it the floor: the same frames scored against
 the sequence's poses half a sequence away (a model that ignored its input would score the same on both).
@@ -13,9 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from psgan.drive import driving_source
+from psgan.checkpoint import load_generator
+from psgan.data import present_mask
 from psgan.errors import PsganError
-from psgan.metrics.pck import pck, present_mask
+from psgan.evaluation.evaluate import get_posenet
+from psgan.evaluation.metrics.pck import pck
+from psgan.evaluation.posenet import predict_keypoints
+from psgan.generation.drive import driving_source
+from psgan.generation.generate import generate_images, latents
 
 
 def evaluate_sequence(ckpt: str | os.PathLike, data: str | os.PathLike | None, sequence: str | os.PathLike,
@@ -23,10 +28,6 @@ def evaluate_sequence(ckpt: str | os.PathLike, data: str | os.PathLike | None, s
                       frames: int = 48, smooth: bool = False, fps: float = 30.0, seed: int = 0,
                       batch: int = 16, device: str = "cpu") -> dict:
     """Scores of the animation driven by ``sequence`` (see the module docstring) as a JSON-able dict."""
-    from psgan.checkpoint import load_generator
-    from psgan.evaluate import get_posenet
-    from psgan.generate import generate_images, latents
-    from psgan.posenet import predict_keypoints
 
     G, cfg = load_generator(ckpt, device)
     data = Path(data or cfg.data)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from psgan.config import ScheduleConfig
+from psgan.data import rank_batches
+from psgan.errors import PsganError
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,14 @@ def build_phases(s: ScheduleConfig) -> list[Phase]:
         kimg = s.final_kimg if (i == len(plan) - 1 and s.final_kimg is not None) else s.kimg_per_phase
         phases.append(Phase(i, res, fade, max(1, round(kimg * 1000)), s.batch_at(res), s.lr_at(res)))
     return phases
+
+
+def check_batches(phases: list[Phase], world: int) -> None:
+    """Every rank needs 2 images at least per step: with 1, its minibatch-stddev channel is a constant."""
+    if world == 1:
+        return
+    for ph in phases:
+        if min(rank_batches(ph.batch, world)) < 2:
+            raise PsganError(f"--batch {ph.batch} at {ph.resolution}x{ph.resolution} cannot be split over "
+                             f"{world} processes with 2 images each at least; use --batch {ph.resolution}:"
+                             f"{2 * world} or fewer processes")

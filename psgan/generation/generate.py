@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import os
 import shutil
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
-from psgan.errors import PsganError
-from psgan.networks import Generator
-from psgan.pose_maps import pose_pyramid
 from datagen.format import parse_rows
-from datagen.format.draw import draw_skeleton, grid as tile_grid, resize_image
-
-from psgan.samples import save_png, to_uint8
-
+from datagen.format.draw import draw_skeleton
+from datagen.format.draw import grid as tile_grid
+from datagen.format.draw import resize_image
+from psgan.data import PoseData
+from psgan.errors import PsganError
+from psgan.generation.samples import save_png, to_uint8
+from psgan.nets.networks import Generator
+from psgan.nets.pose_maps import pose_pyramid
 
 
 def latents(seeds: list[int], dim: int) -> torch.Tensor:
@@ -65,7 +68,6 @@ class PoseSource:
     """The selected rows' keypoints of a dataset file, and their drawings."""
 
     def __init__(self, path: str | os.PathLike, rows: str | None) -> None:
-        from psgan.data import PoseData
 
         self.data = PoseData(path)
         self.rows = parse_rows(rows, self.data.n)
@@ -159,7 +161,6 @@ def check_grid_target(out: str | os.PathLike) -> Path:
 
 def write_mp4(frames: list[np.ndarray], path: str | os.PathLike, fps: float, crf: int = 18) -> None:
     """H.264 (libx264, yuv420p, +faststart) through PyAV; odd sizes are padded white to even."""
-    from fractions import Fraction
 
     try:
         import av
@@ -191,7 +192,6 @@ def write_frames(frames: list[np.ndarray], out: str | os.PathLike, fps: float) -
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
         if suffix == ".gif":
-            from PIL import Image
             ims = [Image.fromarray(f) for f in frames]
             ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=round(1000 / fps),
                         loop=0)

@@ -1,4 +1,4 @@
-"""How an evaluation reads (psgan/evaluate.py computes it): the strict-JSON file, the fixed-width table
+"""How an evaluation reads (psgan/evaluation/evaluate.py computes it): the strict-JSON file, the fixed-width table
 of docs/evaluation.md with its verdict lines, and the PNG sheet of targets, real, generated and floor
 images."""
 from __future__ import annotations
@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from psgan.metrics.pck import PERSON_THRESHOLDS, THRESHOLDS
+from datagen.format.draw import draw_skeleton, resize_image
+from psgan.evaluation.metrics.pck import PERSON_THRESHOLDS, THRESHOLDS
+from psgan.generation.samples import save_png
 
 
 def to_json(results: dict) -> dict:
@@ -42,7 +45,8 @@ def format_table(results: dict) -> str:
     names = [model_label(m["model"]) for m in models]
     if len(set(names)) < len(names):
         names = [m["model"] for m in models]
-    width = max(12, *(len(n) for n in names)) + 2
+    # 16: the widest value, a joint group's "gen/floor/ceil" triple (14), and a gap that keeps columns apart.
+    width = max(16, *(len(n) for n in names)) + 2
     lines = []
 
     def row(label: str, values: list[str]) -> None:
@@ -50,34 +54,37 @@ def format_table(results: dict) -> str:
 
     row("", names)
     row("resolution / pose input", [f"{m['resolution']} / {'yes' if m['use_pose'] else 'no'}" for m in models])
-    row("target poses", [str(m["pose"]["poses"]) for m in models])
-    for t in THRESHOLDS:
-        key = f"pck@{t:g}"
-        for part, label in (("generated", f"PCK@{t:g} generated"), ("ceiling", "  ceiling (real images)"),
+    if all("pose" in m for m in models):
+        row("target poses", [str(m["pose"]["poses"]) for m in models])
+        for t in THRESHOLDS:
+            key = f"pck@{t:g}"
+            for part, label in (("generated", f"PCK@{t:g} generated"), ("ceiling", "  ceiling (real images)"),
+                                ("floor", "  floor (farthest poses)")):
+                row(label, [_fmt(m["pose"][part][key], ".3f") for m in models])
+        for t in PERSON_THRESHOLDS:
+            key = f"pck_person@{t:g}"
+            for part, label in (("generated", f"PCK@{t:g} person generated"), ("ceiling", "  ceiling (real images)"),
+                                ("floor", "  floor (farthest poses)")):
+                row(label, [_fmt(m["pose"][part].get(key), ".3f") for m in models])
+        groups = list(models[0]["pose"]["generated"].get("groups", {}))
+        for g in groups:
+            row(f"  {g}: gen / floor / ceil", ["/".join(_fmt(m["pose"][p]["groups"].get(g), ".2f")
+                                                        for p in ("generated", "floor", "ceiling")) for m in models])
+        for part, label in (("generated", "mean error px generated"), ("ceiling", "  ceiling (real images)"),
                             ("floor", "  floor (farthest poses)")):
-            row(label, [_fmt(m["pose"][part][key], ".3f") for m in models])
-    for t in PERSON_THRESHOLDS:
-        key = f"pck_person@{t:g}"
-        for part, label in (("generated", f"PCK@{t:g} person generated"), ("ceiling", "  ceiling (real images)"),
-                            ("floor", "  floor (farthest poses)")):
-            row(label, [_fmt(m["pose"][part].get(key), ".3f") for m in models])
-    groups = list(models[0]["pose"]["generated"].get("groups", {}))
-    for g in groups:
-        row(f"  {g}: gen / floor / ceil", ["/".join(_fmt(m["pose"][p]["groups"].get(g), ".2f")
-                                                    for p in ("generated", "floor", "ceiling")) for m in models])
-    for part, label in (("generated", "mean error px generated"), ("ceiling", "  ceiling (real images)"),
-                        ("floor", "  floor (farthest poses)")):
-        row(label, [_fmt(m["pose"][part]["mean_error_px"], ".2f") for m in models])
-    row("FID", [_fmt(m["quality"]["fid"], ".2f") for m in models])
-    row("KID x 1000", [_fmt(None if m["quality"]["kid"] is None else 1000 * m["quality"]["kid"], ".2f")
-                       for m in models])
-    row("diversity generated", [_fmt(m["diversity"]["generated"], ".4f") for m in models])
-    row("  real, one pose", [_fmt(m["diversity"]["real_same_pose"], ".4f") for m in models])
+            row(label, [_fmt(m["pose"][part]["mean_error_px"], ".2f") for m in models])
+    if all("quality" in m for m in models):
+        row("FID", [_fmt(m["quality"]["fid"], ".2f") for m in models])
+        row("KID x 1000", [_fmt(None if m["quality"]["kid"] is None else 1000 * m["quality"]["kid"], ".2f")
+                           for m in models])
+    if all("diversity" in m for m in models):
+        row("diversity generated", [_fmt(m["diversity"]["generated"], ".4f") for m in models])
+        row("  real, one pose", [_fmt(m["diversity"]["real_same_pose"], ".4f") for m in models])
     out = "\n".join(lines)
     for name, m in zip(names, models):
         if "verdict" in m:
             out += f"\nverdict {name}: {m['verdict']['text']} [{m['verdict']['metric']}]"
-    if results.get("fid_features") is None:
+    if results.get("fid_features") is None and all("quality" in m for m in models):
         out += f"\nFID/KID: {results.get('fid_note') or 'unavailable (no feature extractor)'}"
     return out
 
@@ -85,10 +92,7 @@ def format_table(results: dict) -> str:
 def write_sample_sheet(results: dict, path: str | os.PathLike, size: int = 96) -> Path:
     """A PNG with, per model, five labelled rows over the first target poses: the target pose, the
     real held-out image, the generated image, the floor's other pose and its generated image."""
-    import cv2
 
-    from datagen.format.draw import draw_skeleton, resize_image
-    from psgan.samples import save_png
 
     label_w = 150
     rows = []

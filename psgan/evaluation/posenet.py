@@ -28,9 +28,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm import tqdm
 
 from datagen.format import open_dataset
+from psgan.data import present_mask
 from psgan.errors import PsganError
+from psgan.evaluation.metrics.pck import pck
 
 log = logging.getLogger(__name__)
 
@@ -261,9 +264,7 @@ def train_posenet(data: str | os.PathLike, cfg: PoseNetTrainConfig,
                   progress: bool = True) -> tuple[PoseNet, PoseNetConfig]:
     """Train a detector on the real images of ``data`` (held-out poses excluded) and score it on the
     held-out rows (the ceiling of docs/evaluation.md, stored in ``config.training["heldout"]``)."""
-    from tqdm import tqdm
 
-    from psgan.metrics.pck import pck, present_mask
 
     reader = open_dataset(data)
     s = reader.image_size

@@ -1,7 +1,7 @@
 """The PSGAN training loop: Progressive GAN's schedule, WGAN-GP, Adam(0, 0.99, 1e-8) reset per phase,
 n_critic 1, a generator EMA of 0.999 for samples, exact resume, and data parallelism over torchrun ranks.
 
-Run folder (``cfg.out``; psgan.run_folder)::
+Run folder (``cfg.out``; psgan.training.run_folder)::
 
     config.json            the TrainConfig and its provenance (command, versions, commit, dataset)
     log.txt                the console; log.jsonl: one JSON object per tick and per phase end
@@ -9,7 +9,7 @@ Run folder (``cfg.out``; psgan.run_folder)::
     checkpoints/latest.pt  the newest complete checkpoint (psgan.checkpoint)
     checkpoints/network-snapshot-<kimg>.pt   every --snap kimg (all, or the last --keep)
     tensorboard/           scalars, with the [tensorboard] extra
-    .lock                  held by the process writing the run (psgan.run_lock, datagen's output lock)
+    .lock                  held by the process writing the run (psgan.training.run_lock, datagen's output lock)
 
 Several GPUs: ``torchrun --nproc_per_node=N -m psgan.cli train ...``. Each rank draws its slice of the
 global minibatch (the batch is split
@@ -30,18 +30,19 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from tqdm import tqdm
 
-from psgan.checkpoint import TRAINING_KEYS, checkpoint_config, load_checkpoint, load_state, save_checkpoint
-from psgan.config import TrainConfig, resume_config
+from psgan.checkpoint import load_state, save_checkpoint
+from psgan.config import TrainConfig
 from psgan.data import PoseData, batches, prepare_reals
-from psgan.device import check_batches, compile_network, resolve_device
 from psgan.errors import PsganError
-from psgan.losses import d_loss, g_loss, gradient_penalty
-from psgan.networks import Discriminator, Generator
-from psgan.pose_maps import pose_pyramid
-from psgan.run_folder import Console, RunLog, Tick, prune_snapshots, snapshot_name
-from psgan.samples import fixed_sample_inputs, sample_sheet, save_png
-from psgan.schedule import Phase, build_phases, ema_decay
+from psgan.generation.samples import fixed_sample_inputs, sample_sheet, save_png
+from psgan.nets.device import compile_network, resolve_device
+from psgan.nets.networks import Discriminator, Generator
+from psgan.nets.pose_maps import pose_pyramid
+from psgan.training.losses import d_loss, g_loss, gradient_penalty
+from psgan.training.run_folder import Console, RunLog, Tick, prune_snapshots, snapshot_name
+from psgan.training.schedule import Phase, build_phases, check_batches, ema_decay
 
 log = logging.getLogger(__name__)
 
@@ -49,21 +50,13 @@ log = logging.getLogger(__name__)
 class Trainer:
     """Holds the networks, optimisers and position of one run; :meth:`run` trains to the end."""
 
-    def __init__(self, cfg: TrainConfig, resume: bool = False, given: set[str] | None = None) -> None:
-        """``resume``: continue from ``cfg.out``'s latest.pt; ``given`` the option fields set on this
-        command line (None: all of ``cfg``), which must equal the saved run's but for the safe ones."""
+    def __init__(self, cfg: TrainConfig, state: dict | None = None) -> None:
+        """``state``: a checkpoint of this run to continue from, loaded and checked against ``cfg`` by
+        :func:`psgan.training.run.resume_state` (the one place a resume reads latest.pt)."""
         self.rank = int(os.environ.get("RANK", 0))
         self.world = int(os.environ.get("WORLD_SIZE", 1))
         self.out = Path(cfg.out)
         self.ckpt_path = self.out / "checkpoints" / "latest.pt"
-        ck = None
-        if resume:
-            ck = load_checkpoint(self.ckpt_path)   # on the CPU: a CUDA run resumes anywhere
-            saved = checkpoint_config(ck, self.ckpt_path, TRAINING_KEYS)
-            cfg, conflicts = resume_config(saved, cfg, given)
-            if conflicts:
-                raise PsganError(f"{self.out}: --resume with options that differ from the saved run "
-                                 f"({'; '.join(conflicts)}); drop them or start a new --out")
         self.cfg = cfg
         self.data = PoseData(cfg.data)
         if cfg.model.use_pose and cfg.model.num_keypoints != self.data.num_keypoints:
@@ -87,8 +80,8 @@ class Trainer:
         self.phase_idx, self.phase_img, self.total_img, self.steps = 0, 0, 0, 0
         self._cache: dict[int, torch.Tensor] = {}
         self._make_optimizers()
-        if ck is not None:
-            self._restore(ck)
+        if state is not None:
+            self._restore(state)
         elif self.world > 1:
             for m in (self.G, self.D, self.G_ema):   # same start on every rank
                 for t in list(m.parameters()):
@@ -96,7 +89,7 @@ class Trainer:
         self._fixed = fixed_sample_inputs(self.data, self.cfg)
         self.resumed_from = self.total_img
         self.console = Console(self.out if self.rank == 0 else None) if self.rank == 0 else None
-        self.logger = RunLog(self.out, resume=resume) if self.rank == 0 else None
+        self.logger = RunLog(self.out, resume=state is not None) if self.rank == 0 else None
 
     # -- set-up ------------------------------------------------------------------------------------
 
@@ -138,6 +131,7 @@ class Trainer:
         self._G_step, self._D_forward = self.G, self.D
         if self.cfg.compile:
             import torch._dynamo as dynamo
+
             # One static graph per (resolution, fade) phase: 17 phases up to 1024 exceed the default
             # limit of 8. dynamic=False: with automatic dynamic shapes the second resolution turns the
             # resolution into a symbol and the blocks chosen by it break the graph (36 graphs, 16 breaks).
@@ -193,7 +187,6 @@ class Trainer:
 
     def run(self, max_steps: int | None = None, progress: bool = True) -> None:
         """Train to the end of the schedule (or for ``max_steps`` steps, then checkpoint and return)."""
-        from tqdm import tqdm
 
         total = sum(p.images for p in self.phases)
         bar = tqdm(total=total, initial=min(self.total_img, total), unit="img", unit_scale=True,
@@ -407,8 +400,3 @@ class Trainer:
         grid = sample_sheet(self.G_ema, self._fixed, self.data, res, alpha, self.device, self.cfg.model.use_pose)
         name = name or f"kimg{self.total_img / 1000:08.2f}-{res}px"
         return save_png(grid, self.out / "samples" / f"{name}.png")
-
-
-# The run around a Trainer (lock, leftovers, provenance, resume rules) lives in psgan.run; `train` is
-# re-exported here for the callers of psgan.train.train.
-from psgan.run import train  # noqa: E402,F401

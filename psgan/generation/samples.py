@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from datagen.format.draw import draw_skeleton, grid, resize_image
-from psgan.pose_maps import pose_pyramid
+from psgan.nets.pose_maps import pose_pyramid
+
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(N, 3, r, r) float in about [-1, 1] -> (N, r, r, 3) uint8."""

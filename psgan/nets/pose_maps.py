@@ -4,7 +4,7 @@ At full resolution S each keypoint's single pixel is 1 and every other pixel -1;
 absent (visibility 0, or outside the frame) gives an all -1 channel. The map at a lower resolution r
 is the 2x2 max-pooling of the map above it, which equals placing the keypoint at pixel
 ``floor(xy * r / S)`` directly (floor(floor(x) / 2) == floor(x / 2) for x >= 0); we compute each
-scale directly, and tests/test_psgan_pose_maps.py proves the equality.
+scale directly, and tests/psgan/nets/test_pose_maps.py proves the equality.
 
 Keypoints are in the pixels of the dataset's S x S image (docs/format.md): pixel i covers [i, i+1).
 """

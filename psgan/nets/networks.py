@@ -4,7 +4,7 @@ Fig. 2). docs/training.md draws the exact wiring.
 
 Blocks live in ``nn.ModuleDict``s keyed by resolution ("4", "8", ...). A network is called at a
 ``resolution`` with a fade-in weight ``alpha`` in [0, 1]: at alpha 0 the top block is bypassed and the
-result equals the network at half the resolution (tests/test_psgan_networks.py).
+result equals the network at half the resolution (tests/psgan/nets/test_networks.py).
 """
 from __future__ import annotations
 
@@ -14,9 +14,18 @@ import torch
 from torch import nn
 
 from psgan.config import ModelConfig
-from psgan.layers import (GAIN_G_DENSE, GAIN_LINEAR, EqualizedConv2d, EqualizedLinear, downsample2x,
-                          lrelu, minibatch_stddev, pixel_norm, upsample2x)
-from psgan.pose_maps import pyramid_from_map
+from psgan.nets.layers import (
+    GAIN_G_DENSE,
+    GAIN_LINEAR,
+    EqualizedConv2d,
+    EqualizedLinear,
+    downsample2x,
+    lrelu,
+    minibatch_stddev,
+    pixel_norm,
+    upsample2x,
+)
+from psgan.nets.pose_maps import pyramid_from_map
 
 # Pose conditions: {resolution: (N, M, r, r)}, or one (N, M, R, R) map (lower scales by max-pooling),
 # or None for the unconditional network (--no-pose).

@@ -1,4 +1,4 @@
-"""A training run around :class:`psgan.train.Trainer`: the run folder's lock, leftovers of a killed run,
+"""A training run around :class:`psgan.training.loop.Trainer`: the run folder's lock, leftovers of a killed run,
 provenance in config.json, and the rules of ``--resume`` (docs/training.md).
 """
 from __future__ import annotations
@@ -10,9 +10,15 @@ from pathlib import Path
 
 import torch.distributed as dist
 
+from datagen.format.outputs import OutputError
+from psgan.checkpoint import TRAINING_KEYS, checkpoint_config, load_checkpoint
 from psgan.config import TrainConfig, resume_config
-from psgan.device import resolve_device
 from psgan.errors import PsganError
+from psgan.nets.device import resolve_device
+from psgan.training.loop import Trainer
+from psgan.training.run_folder import provenance, remove_leftovers, write_config
+from psgan.training.run_lock import RunLock
+from psgan.training.schedule import build_phases
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +31,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     and writes config.json (with provenance) before the first step. ``resume`` on a run without a
     checkpoint starts from the beginning; on a finished run it says so and returns.
     """
-    from psgan.checkpoint import TRAINING_KEYS, checkpoint_config, load_checkpoint
-    from psgan.run_folder import provenance, remove_leftovers, write_config
-    from datagen.format.outputs import OutputError
-    from psgan.run_lock import RunLock
-    from psgan.schedule import build_phases
-    from psgan.train import Trainer   # here: psgan.train re-exports this module's train
 
     out = Path(cfg.out)
     rank = int(os.environ.get("RANK", 0))
@@ -60,20 +60,15 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         if resume and not latest.exists():
             log.warning("%s: no checkpoint yet; starting the run from the beginning", out)
             resume = False
+        state = None
         if resume:
-            ck = load_checkpoint(latest)
-            saved = checkpoint_config(ck, latest, TRAINING_KEYS)
-            _, conflicts = resume_config(saved, cfg, given)
-            if conflicts:
-                raise PsganError(f"{out}: --resume with options that differ from the saved run "
-                                 f"({'; '.join(conflicts)}); drop them or start a new --out")
-            if int(ck["phase"]) >= len(build_phases(saved.schedule)):
+            cfg, state = resume_state(cfg, given)
+            if int(state["phase"]) >= len(build_phases(cfg.schedule)):
                 log.warning("%s: the run is complete (%.2f kimg, %dx%d); nothing to do", out,
-                            int(ck["total_img"]) / 1000, int(ck["resolution"]), int(ck["resolution"]))
+                            int(state["total_img"]) / 1000, int(state["resolution"]), int(state["resolution"]))
                 return latest
-            del ck
         try:
-            t = Trainer(cfg, resume=resume, given=given)
+            t = Trainer(cfg, state)
         except BaseException:
             if created and rank == 0 and lock is not None:
                 lock.release()
@@ -101,6 +96,23 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
     finally:
         if lock is not None:
             lock.release()
+
+
+def resume_state(cfg: TrainConfig, given: set[str] | None = None) -> tuple[TrainConfig, dict]:
+    """The saved run's config with this command line's safe changes applied, and its latest checkpoint.
+
+    ``given``: the option fields set on this command line (None: all of ``cfg``); each must equal the
+    saved run's but for the safe ones (psgan.config.resume_config). The checkpoint is read once, on the
+    CPU, so a CUDA run resumes anywhere.
+    """
+    latest = Path(cfg.out) / "checkpoints" / "latest.pt"
+    state = load_checkpoint(latest)
+    saved = checkpoint_config(state, latest, TRAINING_KEYS)
+    merged, conflicts = resume_config(saved, cfg, given)
+    if conflicts:
+        raise PsganError(f"{cfg.out}: --resume with options that differ from the saved run "
+                         f"({'; '.join(conflicts)}); drop them or start a new --out")
+    return merged, state
 
 
 def _remove_if_empty(out: Path) -> None:

@@ -19,7 +19,13 @@ import platform
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from datagen.format.jsonsafe import write_json
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +48,6 @@ def git_commit(where: Path) -> str | None:
 
 def provenance(data: str | os.PathLike, argv: list[str] | None = None) -> dict:
     """Where a run came from: command, versions, code commit, dataset identity."""
-    import torch
-    from importlib import metadata
 
     try:
         tool = metadata.version("psgan-toolkit")
@@ -70,11 +74,7 @@ def write_config(out: Path, config_json: str, prov: dict, history: list | None =
     d["provenance"] = prov
     if history:
         d["resumes"] = history
-    path = out / "config.json"
-    tmp = out / f".config.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(d, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_json(out / "config.json", d, sort_keys=True)
 
 
 class TqdmHandler(logging.Handler):
@@ -89,7 +89,6 @@ class TqdmHandler(logging.Handler):
             self._f = open(logfile, "a")
 
     def emit(self, record: logging.LogRecord) -> None:
-        from tqdm import tqdm
 
         msg = self.format(record)
         tqdm.write(msg, file=sys.stderr)
@@ -124,7 +123,6 @@ class Console:
             self.logger.setLevel(logging.getLogger().level or logging.INFO)
 
     def line(self, msg: str) -> None:
-        from tqdm import tqdm
 
         tqdm.write(msg)
         self.handler.file_line(msg)

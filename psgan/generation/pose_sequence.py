@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from datagen.format.keypoint_sets import KeypointSet, get_keypoint_set
-from datagen.format.openpose_json import KEYPOINTS_SUFFIX, OpenPoseError, read_openpose, to_format, rank_people
+from datagen.format.openpose_json import KEYPOINTS_SUFFIX, OpenPoseError, rank_people, read_openpose, to_format
 
 # Landmark groups the normalisation measures (whichever of them the keypoint set has).
 FEET = ("left_ankle", "right_ankle", "left_heel", "right_heel", "left_big_toe", "right_big_toe",

@@ -1,15 +1,15 @@
 """Evaluation of a PSGAN checkpoint against a dataset (definitions in docs/evaluation.md).
 
 * Pose consistency: images generated for held-out target poses -> keypoint detector
-  (:mod:`psgan.posenet`) -> PCK against the targets, relative to the image (PCK@0.05, @0.1) and to the
+  (:mod:`psgan.evaluation.posenet`) -> PCK against the targets, relative to the image (PCK@0.05, @0.1) and to the
   person (``pck_person@0.1``, ``@0.2``: the target's keypoint box, as PCK@bbox), per joint group (head,
   torso, arms, legs) and the mean pixel error; beside the same detector on the real held-out images
   (the ceiling) and on images generated for the held-out poses farthest from each target, scored
   against the target (the floor). A ``verdict`` says whether the model follows the pose.
 * Image quality: FID and KID between generated and real images of the same resolution
-  (:mod:`psgan.metrics.fid`; needs the optional Inception weights).
+  (:mod:`psgan.evaluation.metrics.fid`; needs the optional Inception weights).
 * Diversity: mean pairwise RMS pixel distance between samples of different latents at a fixed pose
-  (:mod:`psgan.metrics.diversity`), beside real images of one pose in different costumes.
+  (:mod:`psgan.evaluation.metrics.diversity`), beside real images of one pose in different costumes.
 
 Everything random (rows, latents, subsets) derives from :attr:`EvalConfig.seed`, so two checkpoints
 evaluated with one config see the same poses, latents and real images.
@@ -25,16 +25,20 @@ from typing import Callable, Protocol
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from datagen.format import open_dataset
+from psgan.checkpoint import load_generator
+from psgan.data import present_mask
 from psgan.errors import PsganError
-from psgan.eval_report import model_label
-from psgan.metrics.diversity import mean_pairwise_distance
-from psgan.metrics.fid import fid_from_features, kid_from_features
-from psgan.metrics.pck import (group_masks, normalised_poses, pck, pck_groups,
-                               pck_person, pose_distance, present_mask)
-from psgan.posenet import (PoseNet, PoseNetConfig, PoseNetTrainConfig, dataset_fingerprint, load_posenet,
-                           pose_groups, predict_keypoints, save_posenet, split_by_pose, train_posenet)
+from psgan.evaluation.metrics.fid import default_feature_extractor
+from psgan.evaluation.metrics.pck import normalised_poses, pose_distance
+from psgan.evaluation.metrics.registry import METRICS, MetricContext
+from psgan.evaluation.posenet import (PoseNet, PoseNetConfig, PoseNetTrainConfig, dataset_fingerprint, load_posenet,
+                                      pose_groups, save_posenet, split_by_pose, train_posenet)
+from psgan.evaluation.report import model_label
+from psgan.generation.generate import generate_images, latents
+from psgan.nets.device import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ class EvalConfig:
     seed: int = 0
     batch: int = 16
     device: str = "cpu"
+    metrics: tuple[str, ...] = ("pck", "fid", "diversity")   # names in psgan.evaluation.metrics.registry
 
 
 class ImageSource(Protocol):
@@ -74,7 +79,6 @@ class CheckpointSource:
     """A checkpoint's EMA generator as an :class:`ImageSource`."""
 
     def __init__(self, path: str | os.PathLike, image_size: int, device: torch.device, batch: int = 16) -> None:
-        from psgan.checkpoint import load_generator
 
         self.G, self.config = load_generator(path, device)
         self.name = str(path)
@@ -84,7 +88,6 @@ class CheckpointSource:
         self.batch = batch
 
     def __call__(self, xy: np.ndarray, visibility: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        from psgan.generate import generate_images, latents
 
         z = latents([int(s) for s in seeds], self.G.cfg.latent)
         with torch.no_grad():
@@ -186,6 +189,15 @@ class _Data:
             self._levels[r] = lv
         return self._levels[r]
 
+    def samples(self, gen: np.ndarray, floor: np.ndarray, real: np.ndarray, n: int = 8) -> dict:
+        """A few targets for the sample sheet, distinct poses first."""
+        _, first = np.unique(self.groups[self.targets], return_index=True)
+        pick = np.concatenate([np.sort(first), np.setdiff1d(np.arange(len(self.targets)), first)])[:n]
+        tx, ox = self.targets[pick], self.others[pick]
+        return {"generated": gen[pick], "floor": floor[pick], "real": real[pick],
+                "target_xy": self.xy[tx], "target_vis": self.vis[tx], "floor_xy": self.xy[ox],
+                "floor_vis": self.vis[ox], "image_size": self.s, "keypoint_set": self.reader.keypoint_set}
+
     def _same_pose_groups(self, limit: int = 16, per: int = 8) -> list[np.ndarray]:
         """Rows of poses that appear more than once (e.g. in several costumes): real diversity."""
         ids, counts = np.unique(self.groups, return_counts=True)
@@ -205,116 +217,32 @@ def farthest_poses(xy: np.ndarray, mask: np.ndarray, targets: np.ndarray, pool: 
     return pool[np.argmax(d, 1)]
 
 
-def _pose_scores(model: PoseNet, images: np.ndarray, xy: np.ndarray, mask: np.ndarray, r: int,
-                 device: str, landmarks: tuple[str, ...]) -> dict:
-    pred, conf = predict_keypoints(model, images, device=device)
-    out = pck(pred, xy, mask, r)
-    out.update(pck_person(pred, xy, mask))
-    out["groups"] = pck_groups(pred, xy, mask, group_masks(landmarks))
-    out["confidence"] = float(conf[mask].mean()) if mask.any() else float("nan")
-    return out
-
-
-# The stricter person-relative threshold: at 0.2 of the person's size (10 px of a 50 px figure) the
-# poses of a walk cycle are all "correct" against each other, which is the blindness this replaces.
-VERDICT_KEY = "pck_person@0.1"
-
-
-def verdict(pose: dict, key: str = VERDICT_KEY) -> dict:
-    """What the pose scores mean, from the generated score against the floor and the ceiling.
-
-    ``follows``: the generated images score above the floor by at least half the floor-to-ceiling gap
-    and by 0.1 at least; ``partly``: above it by a fifth of the gap and 0.05; ``ignored``: less;
-    ``inconclusive``: the detector's ceiling is within 0.05 of the floor (it cannot tell poses apart
-    on this data, so no model could show anything)."""
-    g, f, c = (pose[p][key] for p in ("generated", "floor", "ceiling"))
-    if not all(isinstance(v, float) and np.isfinite(v) for v in (g, f, c)):
-        return {"status": "inconclusive", "metric": key, "text": "no scores (no keypoints to score)"}
-    gap = c - f
-    lift = g - f
-    if gap < 0.05:
-        status, text = "inconclusive", (f"inconclusive: the detector scores real images {c:.2f} and the floor "
-                                        f"{f:.2f}; it cannot tell these poses apart")
-    elif lift >= max(0.1, 0.5 * gap):
-        status, text = "follows", f"follows the pose: {g:.2f} against a floor of {f:.2f} (ceiling {c:.2f})"
-    elif lift >= max(0.05, 0.2 * gap):
-        status, text = "partly", f"partly follows the pose: {g:.2f} against a floor of {f:.2f} (ceiling {c:.2f})"
-    else:
-        status, text = "ignored", f"at its floor: the pose is ignored ({g:.2f} against {f:.2f}, ceiling {c:.2f})"
-    return {"status": status, "metric": key, "generated": g, "floor": f, "ceiling": c, "text": text}
-
-
 def evaluate_source(source: ImageSource, data: _Data, posenet: PoseNet, cfg: EvalConfig,
                     features: FeatureFn | None = None, real_features: dict | None = None,
                     progress: bool = True) -> dict:
-    """Every score of one :class:`ImageSource`. ``real_features`` caches the real FID features per
-    resolution across models."""
+    """The metrics ``cfg.metrics`` of one :class:`ImageSource` (psgan.evaluation.metrics.registry).
+    ``real_features`` caches the real FID features per resolution across models."""
     t0 = time.perf_counter()
-    r = source.resolution
-    s = data.s
-    lv = data.level(r)
-    tx = data.targets
-    target_xy = np.nan_to_num(data.xy[tx]) * (r / s)
-    mask = data.mask[tx]
-    step = _Steps(progress, source.name)
-
-    step("pose: generated")
-    gen = source(data.xy[tx], data.vis[tx], data.seeds)
-    pose = {"generated": _pose_scores(posenet, gen, target_xy, mask, r, cfg.device, data.landmarks)}
-    step("pose: ceiling")
-    pose["ceiling"] = _pose_scores(posenet, lv["targets"], target_xy, mask, r, cfg.device, data.landmarks)
-    step("pose: floor")
-    floor_imgs = source(data.xy[data.others], data.vis[data.others], data.seeds)
-    pose["floor"] = _pose_scores(posenet, floor_imgs, target_xy, mask, r, cfg.device, data.landmarks)
-    pose["poses"] = int(len(tx))
-    pose["floor_rule"] = "the held-out pose farthest from each target (person-normalised)"
-
-    quality: dict = {"fid": None, "kid": None, "images": 0}
-    if features is not None and data.fid_pose_rows is not None:
-        step("quality: features")
-        if real_features is None:
-            real_features = {}
-        if r not in real_features:
-            real_features[r] = features(lv["fid"])
-        rows = data.fid_pose_rows
-        fake = features(source(data.xy[rows], data.vis[rows], 7_000_003 + cfg.seed * 1_000_003 + np.arange(len(rows))))
-        quality = {"fid": fid_from_features(fake, real_features[r]),
-                   "kid": kid_from_features(fake, real_features[r], seed=cfg.seed),
-                   "images": int(len(rows)), "real_images": int(len(real_features[r]))}
-
-    step("diversity")
-    groups = []
-    for j, row in enumerate(data.div_rows):
-        n = cfg.diversity_latents
-        seeds = 9_000_001 + cfg.seed * 1_000_003 + j * n + np.arange(n)
-        groups.append(source(np.repeat(data.xy[row:row + 1], n, 0), np.repeat(data.vis[row:row + 1], n, 0), seeds))
-    diversity = {"generated": mean_pairwise_distance(groups),
-                 "real_same_pose": mean_pairwise_distance(lv["same_pose"]),
-                 "poses": int(len(groups)), "latents": cfg.diversity_latents}
+    step = _Steps(progress, source.name, steps=sum(METRIC_STEPS[m] for m in cfg.metrics))
+    ctx = MetricContext(source, data, posenet, cfg, features, {} if real_features is None else real_features, step)
+    out: dict = {"model": source.name, "resolution": source.resolution, "use_pose": source.use_pose,
+                 "metrics": list(cfg.metrics)}
+    for name in cfg.metrics:
+        out.update(METRICS[name].fn(ctx))
     step.close()
-    return {"model": source.name, "resolution": r, "use_pose": source.use_pose, "pose": pose,
-            "verdict": verdict(pose),
-            "quality": quality, "diversity": diversity, "seconds": round(time.perf_counter() - t0, 1),
-            "samples": _samples(data, gen, floor_imgs, lv["targets"])}
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
 
 
-def _samples(data: _Data, gen: np.ndarray, floor: np.ndarray, real: np.ndarray, n: int = 8) -> dict:
-    """A few targets for the sample sheet, distinct poses first."""
-    _, first = np.unique(data.groups[data.targets], return_index=True)
-    pick = np.concatenate([np.sort(first), np.setdiff1d(np.arange(len(data.targets)), first)])[:n]
-    tx, ox = data.targets[pick], data.others[pick]
-    return {"generated": gen[pick], "floor": floor[pick], "real": real[pick],
-            "target_xy": data.xy[tx], "target_vis": data.vis[tx], "floor_xy": data.xy[ox],
-            "floor_vis": data.vis[ox], "image_size": data.s, "keypoint_set": data.reader.keypoint_set}
+# How many progress steps each metric reports (its ``ctx.step`` calls).
+METRIC_STEPS = {"pck": 3, "fid": 1, "diversity": 1}
 
 
 class _Steps:
     """A one-line progress display over the named steps of an evaluation."""
 
-    def __init__(self, enabled: bool, name: str) -> None:
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=5, desc=f"eval {model_label(name)}", disable=not enabled, leave=False)
+    def __init__(self, enabled: bool, name: str, steps: int = 5) -> None:
+        self.bar = tqdm(total=steps, desc=f"eval {model_label(name)}", disable=not enabled, leave=False)
         self.started = False
 
     def __call__(self, label: str) -> None:
@@ -334,7 +262,7 @@ def evaluate(sources: list[ImageSource], data: str | os.PathLike, posenet: PoseN
              cfg: EvalConfig, features: FeatureFn | None = None, features_note: str = "",
              posenet_path: str | os.PathLike | None = None, progress: bool = True) -> dict:
     """Evaluate each source on the same poses, latents and real images; the results as a JSON-able
-    dict (``samples`` holds a few images per model as arrays, for :func:`psgan.eval_report.write_sample_sheet`)."""
+    dict (``samples`` holds a few images per model as arrays, for :func:`psgan.evaluation.report.write_sample_sheet`)."""
     shared = _Data(data, posenet_cfg, cfg)
     real_features: dict = {}
     models = []
@@ -357,8 +285,6 @@ def evaluate(sources: list[ImageSource], data: str | os.PathLike, posenet: PoseN
 def evaluate_checkpoints(ckpts: list[str | os.PathLike], data: str | os.PathLike,
                          posenet: str | os.PathLike | None, cfg: EvalConfig, progress: bool = True) -> dict:
     """``psgan eval``: load the checkpoints and the detector (training one if needed), then evaluate."""
-    from psgan.metrics.fid import default_feature_extractor
-    from psgan.device import resolve_device
 
     dev = resolve_device(cfg.device)
     cfg.device = str(dev)
@@ -374,7 +300,7 @@ def evaluate_checkpoints(ckpts: list[str | os.PathLike], data: str | os.PathLike
     model, pcfg, ppath = get_posenet(data, posenet, max(16, sources[0].resolution), cfg.device, progress)
     if pcfg.num_keypoints != k:
         raise EvaluationError(f"{ppath}: the detector finds {pcfg.num_keypoints} keypoints, {data} has {k} ({kset})")
-    features, note = (None, "skipped (--fid-images 0)")
-    if cfg.fid_images:
+    features, note = (None, "skipped (--fid-images 0)" if "fid" in cfg.metrics else "not asked (--metrics)")
+    if cfg.fid_images and "fid" in cfg.metrics:
         features, note = default_feature_extractor(dev)
     return evaluate(sources, data, model, pcfg, cfg, features, note, ppath, progress)

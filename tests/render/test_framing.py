@@ -1,53 +1,17 @@
+"""Framing (datagen.render.framing): views around a character, fits that frame every point, follow cameras."""
 import numpy as np
 import pytest
 
-from datagen.render import projection as P
-
-
-def _random_rigid(rng):
-    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-    if np.linalg.det(q) < 0:
-        q[:, 0] *= -1
-    m = np.eye(4)
-    m[:3, :3] = q
-    m[:3, 3] = rng.normal(size=3) * 3
-    return m
-
-
-def test_intrinsics_pixel_convention():
-    K = P.intrinsics(50, 36, 64)
-    assert K[0, 0] == K[1, 1] == pytest.approx(50 / 36 * 64)
-    # The optical axis pierces the image centre, the corner between pixels 31 and 32.
-    xy, z = P.project(np.array([[0.0, 0.0, 5.0]]), K, np.eye(4))
-    np.testing.assert_allclose(xy, [[32.0, 32.0]])
-    assert z[0] == 5.0
-    # A point on the frustum's right/bottom edge lands on the image's far edge (x = S, y = S).
-    t = P.tan_half_fov(50)
-    xy, _ = P.project(np.array([[t * 2.0, t * 2.0, 2.0]]), K, np.eye(4))
-    np.testing.assert_allclose(xy, [[64.0, 64.0]])
-
-
-def test_extrinsics_round_trip_and_axes():
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        cam = _random_rigid(rng)
-        E = P.extrinsics_from_blender(cam)
-        np.testing.assert_allclose(P.blender_from_extrinsics(E), cam, atol=1e-12)
-        np.testing.assert_allclose(E[3], [0, 0, 0, 1])
-        # A point 2 m in front of a Blender camera (its local -Z) has OpenCV z = +2.
-        front = cam[:3, :3] @ np.array([0, 0, -2.0]) + cam[:3, 3]
-        up = cam[:3, :3] @ np.array([0, 1.0, -2.0]) + cam[:3, 3]
-        c = P.to_camera(np.stack([front, up]), E)
-        np.testing.assert_allclose(c[0], [0, 0, 2], atol=1e-12)
-        assert c[1, 1] < 0  # Blender's up is OpenCV's -y
+from datagen.format import camera as C
+from datagen.render import framing as P
 
 
 def test_project_matches_manual_pinhole():
     rng = np.random.default_rng(1)
     pts = rng.uniform(-1, 1, (50, 3))
     E = P.camera_from_fit(P.view_rotation([0, -1, 0], 30, 10), np.array([0.1, -0.2]), 6.0)
-    K = P.intrinsics(35, 36, 256)
-    xy, z = P.project(pts, K, E)
+    K = C.intrinsics(35, 36, 256)
+    xy, z = C.project(pts, K, E)
     cam = pts @ E[:3, :3].T + E[:3, 3]
     manual = np.stack([K[0, 0] * cam[:, 0] / cam[:, 2] + 128, K[1, 1] * cam[:, 1] / cam[:, 2] + 128], 1)
     np.testing.assert_allclose(xy, manual)
@@ -74,11 +38,11 @@ def test_fit_frames_points_exactly(margin):
     rng = np.random.default_rng(2)
     pts = rng.normal(size=(200, 3)) * [0.3, 0.2, 0.8] + [1, 2, 1]
     R = P.view_rotation([0, -1, 0], 20, 5)
-    t = P.tan_half_fov(50) * (1 - margin)
+    t = C.tan_half_fov(50) * (1 - margin)
     c, d = P.fit_distance(P.frame_bounds(pts, R, t), t)
     E = P.camera_from_fit(R, c, d)
     S = 512
-    xy, z = P.project(pts, P.intrinsics(50, 36, S), E)
+    xy, z = C.project(pts, C.intrinsics(50, 36, S), E)
     assert (z > 0).all()
     lo, hi = S / 2 * margin, S - S / 2 * margin
     assert (xy >= lo - 1e-6).all() and (xy <= hi + 1e-6).all()
@@ -98,13 +62,13 @@ def test_follow_cameras_keep_every_pose_framed_and_move_smoothly():
     rng = np.random.default_rng(4)
     n = 60
     R = P.view_rotation([0, -1, 0], 0, 0)
-    t = P.tan_half_fov(50)
+    t = C.tan_half_fov(50)
     poses = [rng.normal(size=(40, 3)) * 0.3 + [i * 0.05, 0, 1] for i in range(n)]  # walks to +X
     bounds = np.stack([P.frame_bounds(p, R, t) for p in poses])
     cams = P.follow_cameras(bounds, R, t, sigma=3.0)
-    K = P.intrinsics(50, 36, 128)
+    K = C.intrinsics(50, 36, 128)
     for p, E in zip(poses, cams):
-        xy, z = P.project(p, K, E)
+        xy, z = C.project(p, K, E)
         assert (z > 0).all() and (xy >= -1e-6).all() and (xy <= 128 + 1e-6).all()
     centres = np.array([-E[:3, :3].T @ E[:3, 3] for E in cams])
     each = np.array([(lambda c, d: -R.T @ P.camera_from_fit(R, c, d)[:3, 3])(*P.fit_distance(b, t)) for b in bounds])
@@ -117,16 +81,3 @@ def test_gaussian_smooth_preserves_constants():
     x = np.full((10, 2), 3.0)
     np.testing.assert_allclose(P.gaussian_smooth(x, 2.0), x)
     np.testing.assert_allclose(P.gaussian_smooth(np.arange(5.0), 0), np.arange(5.0))
-
-
-def test_project_batched_cameras_equal_per_row():
-    rng = np.random.default_rng(5)
-    pts = rng.uniform(-1, 1, (4, 7, 3))
-    Ks = np.stack([np.array([[f, 0, 32], [0, f, 30], [0, 0, 1.0]]) for f in (50, 60, 70, 80)])
-    Es = np.stack([np.eye(4) for _ in range(4)])
-    Es[:, :3, 3] = rng.uniform(-0.5, 0.5, (4, 3)) + [0, 0, 4]
-    xy, z = P.project(pts, Ks, Es)
-    for n in range(4):
-        xy_n, z_n = P.project(pts[n], Ks[n], Es[n])
-        np.testing.assert_allclose(xy[n], xy_n)
-        np.testing.assert_allclose(z[n], z_n)

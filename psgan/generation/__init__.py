@@ -1,0 +1,2 @@
+"""Generation from a trained model: sample grids, videos and interpolations, and driving it with outside
+motion (OpenPose sequences, BVH clips)."""
