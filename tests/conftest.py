@@ -35,6 +35,18 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
+# Heavy tests outside Blender: whole tiny training runs, multi-process runs, detector training, the demo.
+SLOW_MODULES = {"test_training_run.py", "test_training_loop.py", "test_ddp.py", "test_evaluate.py", "test_posenet.py",
+                "test_demo.py", "test_generate.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """`slow`: every test that starts Blender, and the heavy modules above; `-m "not slow"` is the quick loop."""
+    for item in items:
+        if item.get_closest_marker("blender") or item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def rendered_file(tmp_path: Path) -> Path:
     return write_synthetic(tmp_path / "rendered.h5")
