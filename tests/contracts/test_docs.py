@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from helpers.psgan_data import tiny_train
 from helpers.synthetic import SHARED_ASSETS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,8 +42,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 NOT_RUN = {"results.md", "benchmarks.md"}
 PYTHON_DOCS = ["README.md", "docs/inspecting.md", "docs/training.md"]
 TWO_COSTUMES = "schoolgirl_1,sporty_1"
-TINY_TRAIN = ["--max-res", "16", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
-              "--fmap-max", "8", "--workers", "0", "--tick-kimg", "0.016"]
+TINY_TRAIN = tiny_train(max_res=16)
 
 TINY_EVAL = ["--poses", "4", "--fid-images", "4", "--diversity-poses", "2", "--diversity-latents", "2"]
 RUNS = {"full": [], "small": [], "demo": [], "psgan": [], "pggan": ["--no-pose"], "nopose": ["--no-pose"]}

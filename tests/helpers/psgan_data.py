@@ -7,9 +7,13 @@ import numpy as np
 
 from datagen.format import DatasetHeader, DatasetWriter
 
-# `psgan train` options of a run that takes a second: 4x4 -> 8x8, 16 images a phase, tiny networks.
-TINY_TRAIN = ["--max-res", "8", "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base", "32",
-              "--fmap-max", "8", "--workers", "0", "--tick-kimg", "0.016"]
+def tiny_train(max_res: int = 8) -> list[str]:
+    """`psgan train` options of a run that takes a second: 4x4 -> max_res, 16 images a phase, tiny networks."""
+    return ["--max-res", str(max_res), "--kimg-per-phase", "0.016", "--batch", "4", "--latent", "8", "--fmap-base",
+            "32", "--fmap-max", "8", "--workers", "0", "--tick-kimg", "0.016"]
+
+
+TINY_TRAIN = tiny_train()
 
 
 def write_tiny_dataset(path: Path, n: int = 24, size: int = 16, seed: int = 0) -> Path:
