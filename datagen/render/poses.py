@@ -19,7 +19,7 @@ import numpy as np
 from datagen.format import DatasetHeader, DatasetWriter
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
 from datagen.format.schema import POSE_ONLY_ATTR
-from datagen.pose.bvh import load_bvh
+from datagen.pose.motions import check_motion
 from datagen.render import projection
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan, make_plan
@@ -46,7 +46,7 @@ def run_poses(config: RenderConfig, out: Path, overwrite: bool = False) -> dict:
     """Write the pose-only file ``out``; return a summary (poses, seconds, poses/s)."""
     check_output(out, overwrite=overwrite)
     for motion in config.motions or []:
-        load_bvh(motion)  # a malformed or NaN clip fails here, before Blender starts
+        check_motion(motion, config.rig)  # a malformed or NaN clip fails here, before Blender starts
     BlenderSession = blender_session_class()
     with OutputLock(out):
         remove_leftovers(out)

@@ -20,7 +20,7 @@ from typing import Callable
 from datagen.format import concat_files, open_dataset
 from datagen.format.schema import settings_only
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
-from datagen.pose.bvh import load_bvh
+from datagen.pose.motions import check_motion
 from datagen.render import estimate
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan, chunk_ranges, make_plan, shard_range
@@ -56,7 +56,7 @@ def run_render(config: RenderConfig, opts: RunOptions) -> dict:
         raise RenderError(f"--workers {opts.workers}: must be >= 1")
     check_output(out, overwrite=True)
     for motion in config.motions or []:
-        load_bvh(motion)  # a malformed or NaN clip fails here, before Blender starts or anything is written
+        check_motion(motion, config.rig)  # a malformed or NaN clip fails here, before Blender starts or anything is written
     with OutputLock(out):
         remove_leftovers(out)
         if out.exists() and not opts.overwrite and not opts.dry_run:
