@@ -57,17 +57,21 @@ def mmd_keypoints(bones: Sequence[str], english: Mapping[str, str] | None = None
                   deform: bool = True) -> dict[str, str]:
     """keypoint -> bone (as named in ``bones``) by MMD's standard names; ``english``: bone -> its English
     name (PMX), also matched. Only the keypoints found."""
-    index: dict[str, str] = {}
+    own: dict[str, str] = {}
     for b in bones:
-        index.setdefault(_norm(b), b)
+        own.setdefault(_norm(b), b)
+    eng: dict[str, str] = {}
     for b, en in (english or {}).items():
         if en:
-            index.setdefault(_norm(en), b)
+            eng.setdefault(_norm(en), b)
     out = {}
     for kp, cands in (DEFORM if deform else MOTION).items():
         for c in cands:
-            if _norm(c) in index:
-                out[kp] = index[_norm(c)]
+            c = _norm(c)
+            # A bare English word ("neck", "head") says MMD only in a PMX's English-name field.
+            hit = eng.get(c) if c.isascii() and c.isalpha() else own.get(c) or eng.get(c)
+            if hit is not None:
+                out[kp] = hit
                 break
     return out
 
