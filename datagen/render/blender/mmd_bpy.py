@@ -107,7 +107,6 @@ def _mesh(model: Model, name: str, arm: bpy.types.Object, bone_names: list[str])
 def _material(m, folder: Path) -> bpy.types.Material:
     mat = bpy.data.materials.new(m.name)
     rgba = [float(np.clip(c, 0, 1)) for c in m.diffuse]
-    mat.use_nodes = True
     bsdf = next(n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED")
     bsdf.inputs["Base Color"].default_value = (*rgba[:3], 1.0)
     mean = np.ones(3)
