@@ -68,13 +68,15 @@ def _boxes(d_bones: bool) -> dict[str, tuple[float, float]]:
     return out
 
 
-def geometry(d_bones: bool = True):
+def geometry(d_bones: bool = True, rings: int = 2):
     """Vertices (V,3), UVs (V,2), weights [(bone, bone2, w)] per vertex, triangles (T,3) by material
-    (skin first: head and hands; then clothes), and the skeleton."""
+    (skin first: head and hands; then clothes), and the skeleton. Each box is a tube of ``rings`` rings of
+    4 vertices along its bone (2: a plain box of 8 vertices; more for a heavier mesh)."""
     bones = skeleton(d_bones)
     by = {n: (np.array(h, float), np.array(t, float)) for n, _, h, t, _ in bones}
     idx = {n: i for i, (n, *_rest) in enumerate(bones)}
     verts, uvs, weights, tris = [], [], [], {"skin": [], "cloth": []}
+    last = 4 * (rings - 1)
     for name, (hw, hd) in _boxes(d_bones).items():
         h, t = by[name]
         axis = (t - h) / np.linalg.norm(t - h)
@@ -85,13 +87,18 @@ def geometry(d_bones: bool = True):
         v = np.cross(axis, u)
         twist = name.replace("腕", "腕捩") if name.endswith("腕") else None
         base = len(verts)
-        for end, p in enumerate((h, t)):
+        for ring in range(rings):
+            f = ring / (rings - 1)
+            p = h + (t - h) * f
             for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
                 verts.append(p + su * hw * u + sv * hd * v)
-                uvs.append(((su + 1) / 2, end))
+                uvs.append(((su + 1) / 2, f))
                 # the upper arm's far end is shared with its twist bone (BDEF2), like real arms
-                weights.append((idx[name], idx[twist], 0.5) if twist and end else (idx[name], -1, 1.0))
-        quads = [(0, 1, 2, 3), (4, 7, 6, 5), (0, 4, 5, 1), (1, 5, 6, 2), (2, 6, 7, 3), (3, 7, 4, 0)]
+                weights.append((idx[name], idx[twist], 0.5) if twist and ring == rings - 1 else (idx[name], -1, 1.0))
+        quads = [(0, 1, 2, 3), (last, last + 3, last + 2, last + 1)]
+        for r0 in range(0, last, 4):
+            quads += [(r0, r0 + 4, r0 + 5, r0 + 1), (r0 + 1, r0 + 5, r0 + 6, r0 + 2), (r0 + 2, r0 + 6, r0 + 7, r0 + 3),
+                      (r0 + 3, r0 + 7, r0 + 4, r0)]
         group = "skin" if name.endswith(("頭", "手首")) else "cloth"
         for a, b_, c, d in quads:
             tris[group] += [(base + a, base + c, base + b_), (base + a, base + d, base + c)]
@@ -120,11 +127,11 @@ def _utf16(s: str) -> bytes:
     return struct.pack("<i", len(b)) + b
 
 
-def write_pmx(path: Path, texture: str | None = "tex/肌.png", write_texture: bool = True) -> Path:
+def write_pmx(path: Path, texture: str | None = "tex/肌.png", write_texture: bool = True, rings: int = 2) -> Path:
     """The model as PMX 2.0 with UTF-16 names; its texture written beside it unless told otherwise."""
-    verts, uvs, weights, tris, n_skin, bones = geometry(d_bones=True)
+    verts, uvs, weights, tris, n_skin, bones = geometry(d_bones=True, rings=rings)
     idx = {n: i for i, (n, *_rest) in enumerate(bones)}
-    out = bytearray(b"PMX " + struct.pack("<f", 2.0) + bytes([8, 0, 0, 2, 1, 1, 2, 1, 1]))
+    out = bytearray(b"PMX " + struct.pack("<f", 2.0) + bytes([8, 0, 0, 2 if len(verts) < 65536 else 4, 1, 1, 2, 1, 1]))
     for s in ("ミク", "Miku", "テスト用の小さなモデル", "a small test model"):
         out += _utf16(s)
     out += struct.pack("<i", len(verts))
@@ -132,7 +139,7 @@ def write_pmx(path: Path, texture: str | None = "tex/肌.png", write_texture: bo
         out += struct.pack("<8f", *p, 0, 0, -1, *uv)
         out += struct.pack("<Bh", 0, b1) if b2 < 0 else struct.pack("<Bhhf", 1, b1, b2, w)
         out += struct.pack("<f", 1.0)
-    out += struct.pack("<i", tris.size) + tris.astype("<u2").tobytes()
+    out += struct.pack("<i", tris.size) + tris.astype("<u2" if len(verts) < 65536 else "<i4").tobytes()
     out += struct.pack("<i", 1 if texture else 0) + (_utf16(texture.replace("/", "\\")) if texture else b"")
     out += struct.pack("<i", 2)
     for name, en, rgba, tex, faces in (("肌", "skin", (1, 1, 1, 1), 0 if texture else -1, n_skin),
