@@ -122,22 +122,28 @@ SKIN_RGB = (230, 150, 120)
 CLOTH_RGBA = (0.15, 0.35, 0.8, 1.0)
 
 
-def _utf16(s: str) -> bytes:
-    b = s.encode("utf-16-le")
-    return struct.pack("<i", len(b)) + b
-
-
-def write_pmx(path: Path, texture: str | None = "tex/肌.png", write_texture: bool = True, rings: int = 2) -> Path:
-    """The model as PMX 2.0 with UTF-16 names; its texture written beside it unless told otherwise."""
+def write_pmx(path: Path, texture: str | None = "tex/肌.png", write_texture: bool = True, rings: int = 2,
+              version: float = 2.0, utf8: bool = False) -> Path:
+    """The model as PMX 2.0 with UTF-16 names (or ``version`` 2.1, ``utf8`` names, whose BDEF2 vertices
+    are then written as 2.1's QDEF); its texture written beside it unless told otherwise."""
     verts, uvs, weights, tris, n_skin, bones = geometry(d_bones=True, rings=rings)
+
+    def _utf16(s: str) -> bytes:
+        b = s.encode("utf-8" if utf8 else "utf-16-le")
+        return struct.pack("<i", len(b)) + b
     idx = {n: i for i, (n, *_rest) in enumerate(bones)}
-    out = bytearray(b"PMX " + struct.pack("<f", 2.0) + bytes([8, 0, 0, 2 if len(verts) < 65536 else 4, 1, 1, 2, 1, 1]))
+    out = bytearray(b"PMX " + struct.pack("<f", version) + bytes([8, int(utf8), 0, 2 if len(verts) < 65536 else 4, 1, 1, 2, 1, 1]))
     for s in ("ミク", "Miku", "テスト用の小さなモデル", "a small test model"):
         out += _utf16(s)
     out += struct.pack("<i", len(verts))
     for p, uv, (b1, b2, w) in zip(verts, uvs, weights):
         out += struct.pack("<8f", *p, 0, 0, -1, *uv)
-        out += struct.pack("<Bh", 0, b1) if b2 < 0 else struct.pack("<Bhhf", 1, b1, b2, w)
+        if b2 < 0:
+            out += struct.pack("<Bh", 0, b1)
+        elif version >= 2.1:
+            out += struct.pack("<B4h4f", 4, b1, b2, -1, -1, w, 1 - w, 0, 0)
+        else:
+            out += struct.pack("<Bhhf", 1, b1, b2, w)
         out += struct.pack("<f", 1.0)
     out += struct.pack("<i", tris.size) + tris.astype("<u2" if len(verts) < 65536 else "<i4").tobytes()
     out += struct.pack("<i", 1 if texture else 0) + (_utf16(texture.replace("/", "\\")) if texture else b"")

@@ -35,6 +35,15 @@ def test_pmx_2_0_with_utf16_names_and_a_texture_in_a_subfolder(tmp_path):
     np.testing.assert_allclose(model.bones[j].tail, model.bones[model.bone_names.index("左手捩")].tail, atol=1e-5)
 
 
+def test_pmx_2_1_with_utf8_names_and_qdef_weights(tmp_path):
+    a = load_model(mmd_files.write_pmx(tmp_path / "a" / "ミク.pmx"))
+    b = load_model(mmd_files.write_pmx(tmp_path / "b" / "ミク.pmx", version=2.1, utf8=True))
+    assert b.bone_names == a.bone_names and b.materials[0].texture == "tex/肌.png"
+    np.testing.assert_allclose(b.bone_weights, a.bone_weights)
+    np.testing.assert_array_equal(np.where(b.bone_weights > 0, b.bone_indices, -1),
+                                  np.where(a.bone_weights > 0, a.bone_indices, -1))
+
+
 def test_pmd_with_shift_jis_names(tmp_path):
     model = load_model(mmd_files.write_pmd(tmp_path / "モデル" / "ミク.pmd"))
     assert model.name == "ミク" and "左ひざ" in model.bone_names and "左足D" not in model.bone_names
