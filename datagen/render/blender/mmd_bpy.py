@@ -115,8 +115,10 @@ def _material(m, folder: Path) -> bpy.types.Material:
         tex = mat.node_tree.nodes.new("ShaderNodeTexImage")
         tex.image = image
         mat.node_tree.links.new(tex.outputs["Color"], bsdf.inputs["Base Color"])
-        px = np.array(image.pixels[:], dtype=np.float32).reshape(-1, image.channels)
-        mean = px[:, :3].mean(0) if len(px) else mean
+        px = np.empty(len(image.pixels), dtype=np.float32)
+        image.pixels.foreach_get(px)  # a bulk read: a 2048x2048 texture as a Python tuple takes seconds
+        px = px.reshape(-1, image.channels)
+        mean = px[:, :3].mean(0) if len(px) and image.channels >= 3 else mean
     mat.diffuse_color = (*(np.array(rgba[:3]) * mean).tolist(), 1.0)
     return mat
 
