@@ -162,30 +162,62 @@ def solve_ik(sk: Skeleton, R: np.ndarray, T: np.ndarray, order: list[int]) -> tu
     return G, P
 
 
-def play(motion: Motion, sk: Skeleton, times: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Global positions (F,J,3) and rotations of ``sk`` playing ``motion`` at frame ``times`` (default:
-    every frame), and the motion's bone names the skeleton lacks. Raises MMDError when none matches."""
-    times = np.arange(motion.num_frames, dtype=float) if times is None else np.asarray(times, float)
+def pruned(sk: Skeleton) -> Skeleton:
+    """The part of ``sk`` the keypoints depend on: the keypoint bones, the IK chains, and their ancestors
+    (real models carry hundreds of hair, skirt and finger bones; a long dance would hold them all)."""
+    keep = set(mmd_keypoints(sk.names, sk.english, deform=False).values())
+    keep = {sk.names.index(n) for n in keep}
+    for ik, eff, links in sk.iks:
+        keep |= {ik, eff, *links}
+    for j in list(keep):
+        seen = set()
+        while j >= 0 and j not in seen:
+            seen.add(j)
+            keep.add(j)
+            j = int(sk.parents[j])
+    order = sorted(keep)
+    new = {j: i for i, j in enumerate(order)}
+    return Skeleton([sk.names[j] for j in order], np.array([new.get(int(sk.parents[j]), -1) for j in order]),
+                    sk.rest[order], sk.tails[order],
+                    [(new[a], new[b], [new[k] for k in c]) for a, b, c in sk.iks],
+                    {sk.names[j]: sk.english.get(sk.names[j], "") for j in order})
+
+
+def _index(sk: Skeleton) -> dict[str, int]:
     index = {normalised(n): j for j, n in enumerate(sk.names)}
     for j, n in enumerate(sk.names):
         index.setdefault(normalised(sk.english.get(n) or n), j)
-    F, J = len(times), len(sk.names)
-    R = np.broadcast_to(np.eye(3), (F, J, 3, 3)).copy()
-    T = np.zeros((F, J, 3))
-    used, skipped = 0, []
-    for name, track in motion.tracks.items():
-        j = index.get(normalised(name))
-        if j is None:
-            skipped.append(name)
-            continue
-        pos, quat = sample(track, times)
-        R[:, j] = matrices_from_xyzw(quat)
-        T[:, j] = pos
-        used += 1
-    if not used:
+    return index
+
+
+def skipped_bones(motion: Motion, sk: Skeleton) -> list[str]:
+    """The motion's bone names ``sk`` lacks; MMDError when it has none of them."""
+    known = _index(sk)
+    skipped = [name for name in motion.tracks if normalised(name) not in known]
+    if len(skipped) == len(motion.tracks):
         shown = ", ".join(list(motion.tracks)[:8]) + (" ..." if len(motion.tracks) > 8 else "")
         raise MMDError(f"{motion.path}: none of its {len(motion.tracks)} bones ({shown or 'none'}) is a bone "
                        f"of the skeleton it plays on (made for {motion.model or 'another model'!r})")
+    return skipped
+
+
+def play(motion: Motion, sk: Skeleton, times: np.ndarray | None = None,
+         full: Skeleton | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Global positions (F,J,3) and rotations of ``sk`` playing ``motion`` at frame ``times`` (default:
+    every frame), and the motion's bone names the skeleton (``full``, when ``sk`` is a part of it) lacks.
+    Raises MMDError when it has none of them."""
+    skipped = skipped_bones(motion, full or sk)
+    times = np.arange(motion.num_frames, dtype=float) if times is None else np.asarray(times, float)
+    index = _index(sk)
+    F, J = len(times), len(sk.names)
+    R = np.broadcast_to(np.eye(3), (F, J, 3, 3)).copy()
+    T = np.zeros((F, J, 3))
+    for name, track in motion.tracks.items():
+        j = index.get(normalised(name))
+        if j is not None:
+            pos, quat = sample(track, times)
+            R[:, j] = matrices_from_xyzw(quat)
+            T[:, j] = pos
     G, P = solve_ik(sk, R, T, _order(sk.parents))
     return P, G, skipped
 
@@ -193,7 +225,8 @@ def play(motion: Motion, sk: Skeleton, times: np.ndarray | None = None) -> tuple
 def source_pose(motion: Motion, sk: Skeleton = STANDARD) -> tuple[SourcePose, list[str]]:
     """Keypoint trajectories (Blender's frame) of ``sk`` playing ``motion``, for datagen.pose.retarget,
     and the skipped bone names."""
-    P, G, skipped = play(motion, sk)
+    full, sk = sk, pruned(sk)
+    P, G, skipped = play(motion, sk, full=full)
     kp = mmd_keypoints(sk.names, sk.english, deform=False)
     idx = {n: j for j, n in enumerate(sk.names)}
     missing = [k for k in ("Hips", "Spine", "Neck", "Head", "LeftUpperArm", "LeftLowerArm", "LeftHand",

@@ -111,6 +111,10 @@ def test_a_motion_for_another_model_skips_what_it_cannot_play(tmp_path):
     motion = load_motion(mmd_files.write_vmd(tmp_path / "other.vmd", keys, model="別のモデル"))
     src, skipped = source_pose(motion, STANDARD)
     assert sorted(skipped) == ["左親指１", "謎のボーン"]
+    # a bone of the model that no keypoint depends on (a finger, hair) is played, not skipped
+    assert source_pose(motion, Skeleton(STANDARD.names + ["左親指１"], np.append(STANDARD.parents, 0),
+                                        np.vstack([STANDARD.rest, [0, 0, 0]]), np.vstack([STANDARD.tails, [0, 1, 0]]),
+                                        STANDARD.iks, {}))[1] == ["謎のボーン"]
     assert np.isfinite(np.stack(list(src.points.values()))).all()
     alien = load_motion(mmd_files.write_vmd(tmp_path / "alien.vmd", [("謎のボーン", 0, (0, 0, 0), (0, 0, 0, 1))]))
     with pytest.raises(MMDError) as e:
