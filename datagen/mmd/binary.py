@@ -1,5 +1,7 @@
-"""A little-endian record reader for MMD's binary files: every short read or bad value is one line
-naming the file, the offset and what was being read."""
+"""A little-endian record reader for MMD's binary files, with one-line errors.
+
+Every short read, impossible count or non-finite value is one line naming the file and what was being read.
+"""
 from __future__ import annotations
 
 import struct
