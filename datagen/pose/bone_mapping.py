@@ -5,8 +5,9 @@ a ``--keymap`` JSON file, the VRM humanoid table of a ``.vrm`` file (VRM 0.x ``h
 VRM 1.0 ``VRMC_vrm`` dictionary), then name rules that know Unity/VRM-style names (``LeftUpperArm``,
 ``UpperArmL``, ``Left_UpperArm``, ``J_Bip_L_UpperArm``), Mixamo (``mixamorig:LeftArm``), Rigify and
 Blender meta-rigs (``upper_arm.L``, ``thigh.R``, ``spine.004``), Unreal (``upperarm_l``, ``calf_r``),
-3ds Max Biped (``Bip01 L Forearm``), Character Creator (``CC_Base_L_Upperarm``) and joint-named
-skeletons such as CMU mocap (``LeftCollar``, ``LeftShoulder``, ``LeftElbow``, ``LeftKnee``).
+3ds Max Biped (``Bip01 L Forearm``), Character Creator (``CC_Base_L_Upperarm``), joint-named
+skeletons such as CMU mocap (``LeftCollar``, ``LeftShoulder``, ``LeftElbow``, ``LeftKnee``), and MMD's
+standard Japanese or English names (``上半身``, ``左ひじ``, ``左足D``, ``arm_L``; datagen.mmd.names).
 
 Documented fallbacks for missing bones: Hand = tail of LowerArm, Toes = tail of Foot. A rig that still
 lacks a keypoint is rejected with one line naming the missing keypoints and listing its bones.
@@ -22,6 +23,7 @@ from typing import Mapping, Sequence
 from datagen.errors import DatagenError
 from datagen.format import jsonsafe
 from datagen.format.keypoint_sets import AVATAR20
+from datagen.mmd.names import mmd_keypoints
 
 
 class RigError(DatagenError):
@@ -67,6 +69,8 @@ _SIDE = {"l": "Left", "left": "Left", "r": "Right", "right": "Right"}
 _CENTRE_TOKENS = {"c", "m", "mid", "center", "centre"}
 _TOKEN = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 
+# Naming conventions known by exact names, applied over the rules (bones -> keypoint -> bone).
+NAME_TABLES = (mmd_keypoints,)  # MikuMikuDance: センター, 上半身, 左腕, 左ひじ, 左足D, ... (datagen.mmd.names)
 FALLBACKS = {"Hand": ("LowerArm", "tail"), "Toes": ("Foot", "tail")}
 VRM_KEYPOINTS = {k[0].lower() + k[1:]: k for k in AVATAR20.names}  # "leftUpperArm" -> "LeftUpperArm"
 VRM_EYES = {"leftEye": "LeftEye", "rightEye": "RightEye"}  # used for face landmarks (datagen.pose.landmarks)
@@ -177,6 +181,8 @@ def map_bones(bones: Sequence[str], parents: Mapping[str, str | None] | None = N
     parents = parents or {}
     bone_set = set(bones)
     found = _by_name_rules(bones, parents)
+    for table in NAME_TABLES:
+        found.update(table(bones))
     if humanoid:
         found.update({k: b for k, b in humanoid.items() if b in bone_set and k in keypoint_names})
     out: dict[str, JointSource | None] = {k: JointSource(found[k]) for k in keypoint_names if k in found}

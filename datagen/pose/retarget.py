@@ -264,9 +264,16 @@ def retarget(src: SourcePose, rig: TargetRig, face_front: bool = True) -> Retarg
             top = "Spine" if k == "Hips" else "Neck"
             pair = ("LeftUpperLeg", "RightUpperLeg") if k == "Hips" else ("LeftUpperArm", "RightUpperArm")
             up_r = np.broadcast_to(kp(top) - kp(k), (F, 3))
+            up_s = P[top] - P[k]
+            if k == "Hips" and (np.linalg.norm(up_r[0]) < 1e-3 * tgt_leg
+                                or np.linalg.norm(up_s[0]) < 1e-3 * src.leg_length):
+                # Hips and spine start at one point (MMD's 下半身 and 上半身): the pelvis' up is then
+                # from between the thighs to the hips.
+                up_r = np.broadcast_to(kp(k) - 0.5 * (kp(pair[0]) + kp(pair[1])), (F, 3))
+                up_s = P[k] - 0.5 * (P[pair[0]] + P[pair[1]])
             lat_r = np.broadcast_to(kp(pair[0]) - kp(pair[1]), (F, 3))
             cur = frame(np.einsum("fij,fj->fi", Dp, up_r), np.einsum("fij,fj->fi", Dp, lat_r))
-            want = frame(P[top] - P[k], P[pair[0]] - P[pair[1]])
+            want = frame(up_s, P[pair[0]] - P[pair[1]])
             D[:, b] = want @ np.swapaxes(cur, 1, 2) @ Dp
             continue
         child = _CHILD.get(k)

@@ -19,8 +19,8 @@ import numpy as np
 from datagen.format import DatasetHeader, DatasetWriter
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
 from datagen.format.schema import POSE_ONLY_ATTR
-from datagen.pose.bvh import load_bvh
 from datagen.format import camera
+from datagen.pose.motions import check_motion, rig_skeleton
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan, make_plan
 
@@ -45,8 +45,9 @@ def pose_rows(plan: Plan, size: int) -> dict[str, np.ndarray]:
 def run_poses(config: RenderConfig, out: Path, overwrite: bool = False) -> dict:
     """Write the pose-only file ``out``; return a summary (poses, seconds, poses/s)."""
     check_output(out, overwrite=overwrite)
+    rig_skeleton(config.rig)  # a malformed .pmx/.pmd fails here, before Blender starts
     for motion in config.motions or []:
-        load_bvh(motion)  # a malformed or NaN clip fails here, before Blender starts
+        check_motion(motion, config.rig)  # a malformed or NaN clip fails here, before Blender starts
     BlenderSession = blender_session_class()
     with OutputLock(out):
         remove_leftovers(out)

@@ -20,7 +20,7 @@ from typing import Callable
 from datagen.format import concat_files, open_dataset
 from datagen.format.schema import settings_only
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
-from datagen.pose.bvh import load_bvh
+from datagen.pose.motions import check_motion, rig_skeleton
 from datagen.render import estimate
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan, chunk_ranges, make_plan, shard_range
@@ -55,8 +55,9 @@ def run_render(config: RenderConfig, opts: RunOptions) -> dict:
     if opts.workers < 1:
         raise RenderError(f"--workers {opts.workers}: must be >= 1")
     check_output(out, overwrite=True)
+    rig_skeleton(config.rig)  # a malformed .pmx/.pmd fails here, before Blender starts
     for motion in config.motions or []:
-        load_bvh(motion)  # a malformed or NaN clip fails here, before Blender starts or anything is written
+        check_motion(motion, config.rig)  # a malformed or NaN clip fails here, before Blender starts or anything is written
     with OutputLock(out):
         remove_leftovers(out)
         if out.exists() and not opts.overwrite and not opts.dry_run:
@@ -197,4 +198,23 @@ def describe_rig(rig: Path, keymap: dict | None = None, keypoint_set: str = "ava
              f"costumes ({len(session.costumes)}): " + ", ".join(c.name for c in session.costumes),
              f"clips ({len(session.clips)}): " + ", ".join(f"{c.name} [{c.start:g}-{c.end:g}]" for c in session.clips),
              "keypoints: " + ", ".join(f"{k}={s if s else '-'}" for k, s in session.mapping.items())]
+    lines.append("guessed by name rules: " + (", ".join(guessed_keypoints(session, keymap)) or "none"))
+    model = session.rig.mmd_model
+    if model is not None:
+        textures = sorted({m.texture for m in model.materials if m.texture})
+        missing = [t for t in textures if not (model.path.parent / t).is_file()]
+        lines.append(f"MMD model {model.name!r}: {len(model.positions)} vertices, {len(model.triangles)} triangles, "
+                     f"{len(model.materials)} materials, textures ({len(textures)}): {', '.join(textures) or 'none'}"
+                     + (f"; missing: {', '.join(missing)}" if missing else ""))
     return "\n".join(lines)
+
+
+def guessed_keypoints(session, keymap: dict | None) -> list[str]:
+    """``keypoint=bone`` for the keypoints mapped by the name rules (not by a keymap, a VRM humanoid
+    table or MMD's standard names): the ones worth checking."""
+    from datagen.pose.bone_mapping import NAME_TABLES
+
+    exact = set(session.rig.humanoid) | set(keymap or {})
+    for table in NAME_TABLES:
+        exact |= set(table(session.rig.bone_names))
+    return [f"{k}={s}" for k, s in session.body_mapping.items() if s is not None and k not in exact]

@@ -332,6 +332,59 @@ def _poses(*extra: str):
     return lambda i: ["poses", "--rig", _RIG(i), "-o", i.p("p.h5"), "--frames", "2", "--size", "16", *extra]
 
 
+# MMD models and motions: parsed before Blender starts (tests/helpers/mmd_files.py writes them)
+def _mmd(name: str, cut: float | None = None, data: bytes | None = None):
+    """A file written by the MMD helper (by suffix), cut to ``cut`` of its length or replaced by ``data``."""
+    def make(i: Inputs) -> Path:
+        from helpers import mmd_files
+
+        path = i.p(name)
+        writers = {".pmx": lambda: mmd_files.write_pmx(path), ".pmd": lambda: mmd_files.write_pmd(path),
+                   ".vmd": lambda: mmd_files.write_vmd(path, mmd_files.dance_keys()),
+                   ".vpd": lambda: mmd_files.write_vpd(path, [("左腕", (0, 0, 0), (0, 0, 0, 1)),
+                                                              ("右腕", (0, 0, 0), (0, 0, 0, 1))])}
+        writers[path.suffix]()
+        if cut is not None:
+            path.write_bytes(path.read_bytes()[:int(path.stat().st_size * cut)])
+        if data is not None:
+            path.write_bytes(data)
+        return path
+    return make
+
+
+def _alien_vmd(i: Inputs) -> Path:
+    """A VMD whose only bone is no MMD bone."""
+    from helpers import mmd_files
+
+    return mmd_files.write_vmd(i.p("謎.vmd"), [("謎のボーン", 0, (0, 0, 0), (0, 0, 0, 1))])
+
+
+def _mmd_rig(command: str, rig):
+    return lambda i: [command, "--rig", rig(i), "-o", i.p("r.h5"), "--frames", "2", "--size", "16"]
+
+
+for command in ("render", "poses"):
+    run = _render if command == "render" else (lambda *extra: lambda i: _poses(*extra)(i))
+    CASES += [
+        Case(f"{command}-rig-pmx-truncated", _mmd_rig(command, _mmd("ミク.pmx", 0.5)), "ミク.pmx"),
+        Case(f"{command}-rig-pmx-cut-in-header", _mmd_rig(command, _mmd("ミク.pmx", 0.01)), "ミク.pmx"),
+        Case(f"{command}-rig-pmx-garbage", _mmd_rig(command, _mmd("ミク.pmx", data=b"PMX \xff\xff" * 40)), "ミク.pmx"),
+        Case(f"{command}-rig-pmx-not-mmd", _mmd_rig(command, _mmd("ミク.pmx", data=b"\x00" * 64)), "ミク.pmx"),
+        Case(f"{command}-rig-pmd-truncated", _mmd_rig(command, _mmd("ミク.pmd", 0.6)), "ミク.pmd"),
+        Case(f"{command}-motion-vmd-truncated", lambda i, run=run: run("--motion", _mmd("踊り.vmd", 0.5)(i))(i),
+             "踊り.vmd"),
+        Case(f"{command}-motion-vmd-garbage", lambda i, run=run: run("--motion", _mmd("踊り.vmd", data=b"hello")(i))(i),
+             "踊り.vmd"),
+        Case(f"{command}-motion-vmd-matches-no-bone", lambda i, run=run: run("--motion", _alien_vmd(i))(i), "謎.vmd"),
+        Case(f"{command}-motion-vpd-truncated", lambda i, run=run: run("--motion", _mmd("ポーズ.vpd", 0.7)(i))(i),
+             "ポーズ.vpd"),
+        Case(f"{command}-motion-vpd-garbage", lambda i, run=run: run("--motion", _mmd("ポーズ.vpd", data=b"\x00\x01")(i))(i),
+             "ポーズ.vpd"),
+    ]
+
+
+
+
 for opt, value, code in [
     ("--azimuth", "nan", 2), ("--azimuth", "inf", 2), ("--elevation", "nan", 2), ("--elevation", "90", 2),
     ("--motion-fps", "nan", 2), ("--motion-fps", "0", 2), ("--frames", "0", 2), ("--frames", "ten", 2),

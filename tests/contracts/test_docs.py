@@ -10,7 +10,8 @@ size options, ``psgan posenet train`` ``--res 16 --steps 2``, ``psgan eval`` a f
 The user's own files the docs name are stand-ins made from the shared assets (../shared/assets/):
 ``robot.glb`` (the glTF robot), ``walk.bvh`` (the CMU BVH clip), ``photos/`` + ``json/`` (the real
 OpenPose files with generated photos of their sizes), ``video_json/`` (the OpenPose frames of one video),
-``coco18.h5`` with ``runs/anim`` and its cached detector (the animation walk-through's coco18 data), the DeepFashion table and its ``In-shop/`` images,
+``ミク/ミク.pmx`` with its texture, ``dance.vmd`` and ``pose.vpd`` (written by
+tests/helpers/mmd_files.py), ``coco18.h5`` with ``runs/anim`` and its cached detector (the animation walk-through's coco18 data), the DeepFashion table and its ``In-shop/`` images,
 ``data.h5`` (a tiny render of the default avatar), ``part*.h5`` / ``part-*.h5`` (a complete set of shard
 files), ``runs/<name>`` and ``latest.pt`` (tiny trained runs, with and without pose), ``posenet.pt``
 (also as ``data.posenet-16.pt``, the detector ``psgan eval`` caches beside the data).
@@ -106,6 +107,11 @@ def inputs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("doc-inputs")
     (d / "robot.glb").symlink_to(SHARED_ASSETS / "rigs" / "RobotExpressive.glb")
     (d / "walk.bvh").symlink_to(SHARED_ASSETS / "motion" / "131_01.bvh")
+    from helpers import mmd_files
+
+    mmd_files.write_pmx(d / "ミク" / "ミク.pmx")  # with its texture ミク/tex/肌.png
+    mmd_files.write_vmd(d / "dance.vmd", mmd_files.dance_keys(30))
+    mmd_files.write_vpd(d / "pose.vpd", [("左腕", (0, 0, 0), mmd_files.quat((0, 0, 1), 30))])
     (d / "json").mkdir()
     (d / "photos").mkdir()
     for f in OPENPOSE.glob("*/*_keypoints.json"):

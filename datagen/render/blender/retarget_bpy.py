@@ -2,11 +2,13 @@
 
     act = add_bvh_action(armature_obj, "clip.bvh", fps=30)   # a new Action, assigned with its slot
 
-The maths (BVH parsing, direction-based retargeting) is pure numpy in datagen.pose.bvh / datagen.pose.retarget;
-this module only reads the armature's rest pose and writes keyframes (Blender 5 slotted actions).
+The maths (BVH and MMD motion parsing, direction-based retargeting) is pure numpy in datagen.pose.bvh,
+datagen.mmd and datagen.pose.retarget (:func:`datagen.pose.motions.motion_source` by file type); this
+module only reads the armature's rest pose and writes keyframes (Blender 5 slotted actions).
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Mapping
 
@@ -14,7 +16,9 @@ import bpy
 import numpy as np
 
 from datagen.pose import retarget
-from datagen.pose.bvh import load_bvh
+from datagen.pose.motions import motion_source
+
+log = logging.getLogger(__name__)
 
 
 def write_action(arm: bpy.types.Object, name: str, fps: float, quats: np.ndarray, locations: np.ndarray,
@@ -99,15 +103,20 @@ def _scale(arm: bpy.types.Object) -> float:
     return float(np.cbrt(abs(np.linalg.det(np.array(arm.matrix_world)[:3, :3]))))
 
 
-def add_bvh_action(arm: bpy.types.Object, bvh_path: str | Path, fps: float | None = None,
-                   bone_map: Mapping[str, object] | None = None, name: str | None = None,
-                   assign: bool = True) -> bpy.types.Action:
-    """Retarget a BVH clip onto armature object ``arm`` and bake it into a new Action named ``name``
-    (default: the file's stem), resampled to ``fps`` (default: the BVH's own rate). Keys every bone's
-    rotation, location and scale (so that no channel of another action lingers); assigns the action and its slot to ``arm`` unless ``assign`` is
-    False. Raises DatagenError (one line) for an unreadable BVH or an unmappable rig."""
-    path = Path(bvh_path)
-    src = retarget.source_pose(load_bvh(path))
+def add_motion_action(arm: bpy.types.Object, motion_path: str | Path, fps: float | None = None,
+                      bone_map: Mapping[str, object] | None = None, name: str | None = None,
+                      assign: bool = True, skeleton=None) -> bpy.types.Action:
+    """Retarget a motion file (BVH, or an MMD .vmd/.vpd played on ``skeleton``, an MMD model's, else MMD's
+    standard one) onto armature object ``arm`` and bake it into a new Action named ``name`` (default:
+    the file's stem), resampled to ``fps`` (default: the motion's own rate). Keys every bone's rotation,
+    location and scale (so that no channel of another action lingers); assigns the action and its slot to
+    ``arm`` unless ``assign`` is False. Bones of an MMD motion that the skeleton lacks are skipped with
+    one warning. Raises DatagenError (one line) for an unreadable motion or an unmappable rig."""
+    path = Path(motion_path)
+    src, skipped = motion_source(path, skeleton)
+    if skipped:
+        shown = ", ".join(skipped[:12]) + (f" and {len(skipped) - 12} more" if len(skipped) > 12 else "")
+        log.warning("%s: skipped %d bone(s) the skeleton does not have: %s", path, len(skipped), shown)
     if fps:
         src = retarget.resample(src, fps)
     rig = rig_from_armature(arm, bone_map)
@@ -118,3 +127,6 @@ def add_bvh_action(arm: bpy.types.Object, bvh_path: str | Path, fps: float | Non
     if assign:
         assign_action(arm, act)
     return act
+
+
+add_bvh_action = add_motion_action  # the BVH-era name

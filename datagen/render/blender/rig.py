@@ -19,6 +19,8 @@ from pathlib import Path
 import bpy
 from bpy_extras import anim_utils
 
+from datagen.mmd import MODEL_SUFFIXES
+from datagen.mmd.names import mmd_keypoints
 from datagen.pose.bone_mapping import VRM_EYES, RigError, read_gltf_json, vrm_humanoid
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 COSTUMES_COLLECTION = "Costumes"
 DEFAULT_COSTUME = "default"
 IGNORE_PROPERTY = "datagen_ignore"
-RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".vrm", ".fbx")
+RIG_SUFFIXES = (".blend", ".glb", ".gltf", ".vrm", ".fbx") + MODEL_SUFFIXES
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Rig:
     humanoid: dict[str, str]  # keypoint -> bone, from a VRM humanoid table
     costumes: list[Costume]
     clips: list[Clip]
+    mmd_model: object | None = None  # datagen.mmd.model.Model of a .pmx/.pmd rig (its skeleton plays VMDs)
 
     @property
     def bone_names(self) -> list[str]:
@@ -82,6 +85,7 @@ def load_rig(path: Path) -> Rig:
     # Never trust a rig file: no registered text blocks, no Python drivers.
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
     humanoid: dict[str, str] = {}
+    mmd_model = None
     try:
         if suffix == ".blend":
             bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False, use_scripts=False)
@@ -90,6 +94,14 @@ def load_rig(path: Path) -> Rig:
             bpy.context.preferences.filepaths.use_scripts_auto_execute = False
             if suffix == ".fbx":
                 bpy.ops.import_scene.fbx(filepath=str(path))
+            elif suffix in MODEL_SUFFIXES:
+                from datagen.mmd.model import load_model
+                from datagen.render.blender.mmd_bpy import blender_bone_names, build_model
+
+                mmd_model = load_model(path)
+                build_model(mmd_model)
+                names = blender_bone_names(mmd_model)
+                humanoid = mmd_keypoints(names, {n: b.name_en for n, b in zip(names, mmd_model.bones)})
             else:
                 # Point bones at their children, so a bone's tail is the next joint (the Hand and
                 # Toes fallbacks use tails; glTF itself has no tails).
@@ -102,7 +114,7 @@ def load_rig(path: Path) -> Rig:
     scene = bpy.context.scene
     armature = _find_armature(scene, path)
     return Rig(path=path, scene=scene, armature=armature, from_blend=suffix == ".blend", humanoid=humanoid,
-               costumes=_costumes(scene), clips=find_clips(armature))
+               costumes=_costumes(scene), clips=find_clips(armature), mmd_model=mmd_model)
 
 
 def _find_armature(scene: bpy.types.Scene, path: Path) -> bpy.types.Object:

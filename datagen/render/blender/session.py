@@ -87,13 +87,16 @@ class BlenderSession:
         self._jitter = None  # (offsets (n, 2), engines.Jitter) when the pipeline anti-aliases
 
     def _add_motions(self, motions: list[str], fps: float | None) -> list:
-        """Retarget BVH files onto the armature as new Actions: they become the clips (in this order)."""
-        from datagen.render.blender.retarget_bpy import add_bvh_action
+        """Retarget motion files (BVH, VMD, VPD) onto the armature as new Actions: they become the clips
+        (in this order). An MMD model plays MMD motions on its own skeleton."""
+        from datagen.mmd.skeleton import Skeleton
+        from datagen.render.blender.retarget_bpy import add_motion_action
 
         scene = self.rig.scene
         fps = fps or scene.render.fps / scene.render.fps_base
-        names = [add_bvh_action(self.rig.armature, m, fps=fps, bone_map=self.body_mapping, assign=False).name
-                 for m in motions]
+        skeleton = Skeleton.from_model(self.rig.mmd_model) if self.rig.mmd_model is not None else None
+        names = [add_motion_action(self.rig.armature, m, fps=fps, bone_map=self.body_mapping, assign=False,
+                                   skeleton=skeleton).name for m in motions]
         by_name = {c.name: c for c in rigmod.find_clips(self.rig.armature)}
         return [by_name[n] for n in names]
 
