@@ -145,7 +145,7 @@ def _pose_options(command):
         click.option("--keypoints", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default="avatar20",
                      show_default=True, help="Keypoint set: body joints from bones, face and foot points from kp_* empties (docs/rigs.md)."),
         click.option("--motion", "motions", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="BVH motion capture to retarget onto the rig and play instead of its own clips (repeatable)."),
+                     help="A motion (.bvh capture, .vmd MMD dance, .vpd MMD pose) retargeted onto the rig and played instead of its own clips (repeatable)."),
         click.option("--motion-fps", type=Finite(1, 1000), default=None,
                      help="Resample --motion clips to this frame rate (default: the rig scene's)."),
     ]):
