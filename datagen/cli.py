@@ -317,6 +317,33 @@ def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
     click.echo(f"wrote {s['out']}: {s['rows']} rows from {s['shards']} shards")
 
 
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=_EXISTING_FILE)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Dataset file to write.")
+@click.option("--size", type=int, default=None, callback=lambda c, p, v: v if v is None else _power_of_two(c, p, v),
+              help="Resample every input to S x S (a power of two; default: the inputs' common size).")
+@click.option("--keypoint-set", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default=None,
+              help="Convert every input's keypoints to this set by landmark (default: the inputs' common set).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def combine(inputs: tuple[Path, ...], out: Path, size: int | None, keypoint_set: str | None, overwrite: bool) -> None:
+    """Join datasets of different runs, rigs and importers into one file (costume, clip and input
+    tables kept; /meta/input says which file each row came from).
+
+    \b
+    Examples:
+      datagen combine robot.h5 data.h5 -o all.h5
+      datagen combine data.h5 people.h5 --size 64 --keypoint-set coco18 -o mixed.h5
+    """
+    from datagen.format.combine import combine_datasets
+
+    s = combine_datasets(list(inputs), out, size=size, keypoint_set=keypoint_set, overwrite=overwrite)
+    for note in s["notes"]:
+        click.echo(note)
+    click.echo(f"wrote {s['out']}: {s['rows']} rows from {s['inputs']} files, {s['size']}x{s['size']}, "
+               f"{s['keypoint_set']}, {s['costumes']} costumes, {s['clips']} clips")
+
+
 # ---- import / export --------------------------------------------------------------------------
 
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
