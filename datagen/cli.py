@@ -147,8 +147,9 @@ def _power_of_two(ctx, param, value: int) -> int:
 
 
 @main.command()
-@click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Rig file (.blend, .glb, .gltf, .vrm, .fbx). Default: the avatar in rigs/avatar.blend.")
+@click.option("--rig", "rigs", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Rig file (.blend, .glb, .gltf, .vrm, .fbx), or a folder of them. Repeat it to render several "
+                   "characters into one dataset (docs/rigs.md). Default: the avatar in rigs/avatar.blend.")
 @click.option("--frames", type=click.IntRange(1, 10**8), default=600, show_default=True,
               help="Poses, evenly spaced over the clips played back to back; each is rendered once per costume.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("data.h5"),
@@ -189,10 +190,11 @@ def _power_of_two(ctx, param, value: int) -> int:
 @click.option("--resume", is_flag=True, help="Continue a killed run of the same command.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--list", "list_only", is_flag=True, help="Only list the rig's costumes, clips and keypoint bones.")
+@click.option("--list", "list_only", is_flag=True, help="Only list each rig's costumes, clips (and the --motion "
+                                                       "clips), keypoint bones and how each bone was found.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (rows, disk, warnings) and a time estimate from 3 "
                                               "test frames, then exit without writing anything.")
-def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
+def render(rigs: tuple[Path, ...], frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
            engine: str, samples: int | None, framing: str, margin: float, lens_mm: float, azimuth: float,
            elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, keypoint_set: str,
            motions: tuple[Path, ...], motion_fps: float | None, workers: int,
@@ -206,6 +208,8 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
       datagen render --frames 600 --workers 2 --resume        # continue a killed run
       datagen render --frames 600 --shard 3/8 -o part3.h5     # one of 8 cluster jobs; then datagen merge
       datagen render --rig robot.glb --list                   # costumes, clips, keypoint bones
+      datagen render --rig a.vrm --rig b.glb --motion walk.bvh --frames 100   # two characters, one dataset
+      datagen render --rig outfits/ --motion walk.bvh --frames 100            # every rig file in a folder
       datagen render --motion 131_01.bvh --frames 100         # mocap retargeted onto the avatar
       datagen render --keypoints body25 --frames 600 -o body25.h5  # OpenPose's BODY_25 points
       datagen render --frames 600 --dry-run                   # the plan and a time estimate only
@@ -216,16 +220,20 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
     import sys
 
     from datagen.pose.bone_mapping import load_keymap
-    from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rig, file_sha256, run_render
+    from datagen.render import DEFAULT_RIG, RenderConfig, RunOptions, describe_rigs, file_sha256, run_render
     from datagen.render.plan import parse_shard
 
-    rig_path = rig if rig is not None else DEFAULT_RIG
-    if not rig_path.is_file():
-        raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
+    if not rigs and not DEFAULT_RIG.is_file():
+        raise click.BadParameter(f"{DEFAULT_RIG} does not exist", param_hint="--rig")
+    paths = _rig_files(list(rigs) or [DEFAULT_RIG])
     if list_only:
-        click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None, keypoint_set))
+        click.echo(describe_rigs(paths, load_keymap(keymap) if keymap else None, keypoint_set,
+                                 [str(m) for m in motions] or None, motion_fps))
         return
-    config = RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
+    one = len(paths) == 1  # one rig: the config names it as it always did
+    config = RenderConfig(rig=str(paths[0]) if one else [str(p) for p in paths],
+                          rig_sha256=file_sha256(paths[0]) if one else [file_sha256(p) for p in paths],
+                          frames=frames, size=size,
                           costumes=_names(costumes), clips=_names(clips), engine=engine, samples=samples,
                           framing=framing, margin=margin, lens_mm=lens_mm, azimuth=azimuth, elevation=elevation,
                           azimuth_jitter=azimuth_jitter, seed=seed, keypoint_set=keypoint_set,
@@ -251,6 +259,20 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
                f"{s['poses']} poses x {s['costumes']} costumes over {len(s['clips'])} clips{resumed}; "
                f"{s['rendered']} rendered in {s['seconds']:.1f} s ({s['frames_per_s']:.2f} frames/s), "
                f"{s['bytes'] / 2**20:.1f} MiB")
+
+
+def _rig_files(paths: list[Path]) -> list[Path]:
+    """--rig values -> rig files (a folder: every rig file in it, sorted)."""
+    from datagen.render.cast import rig_files
+
+    if not any(p.is_dir() for p in paths):
+        return rig_files(paths, ())
+    from datagen.render.config import blender_session_class
+
+    blender_session_class()  # the one-line error of an install without Blender
+    from datagen.render.blender.rig import RIG_SUFFIXES
+
+    return rig_files(paths, RIG_SUFFIXES)
 
 
 @main.command()
