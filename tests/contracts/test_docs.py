@@ -8,7 +8,8 @@ absent), and a render of the default avatar without ``--costumes`` renders two o
 size options, ``psgan posenet train`` ``--res 16 --steps 2``, ``psgan eval`` a few poses and images.
 
 The user's own files the docs name are stand-ins made from the shared assets (../shared/assets/):
-``robot.glb`` (the glTF robot), ``walk.bvh`` (the CMU BVH clip), ``photos/`` + ``json/`` (the real
+``robot.glb`` (the glTF robot), ``outfits/`` (two copies of it, ``summer.glb`` and ``winter.glb``: one
+character in two outfits), ``walk.bvh`` (the CMU BVH clip), ``people.h5`` (an OpenPose import of 32x32), ``photos/`` + ``json/`` (the real
 OpenPose files with generated photos of their sizes), ``video_json/`` (the OpenPose frames of one video),
 ``coco18.h5`` with ``runs/anim`` and its cached detector (the animation walk-through's coco18 data), the DeepFashion table and its ``In-shop/`` images,
 ``data.h5`` (a tiny render of the default avatar), ``part*.h5`` / ``part-*.h5`` (a complete set of shard
@@ -106,6 +107,9 @@ def inputs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("doc-inputs")
     (d / "robot.glb").symlink_to(SHARED_ASSETS / "rigs" / "RobotExpressive.glb")
     (d / "walk.bvh").symlink_to(SHARED_ASSETS / "motion" / "131_01.bvh")
+    (d / "outfits").mkdir()
+    for outfit in ("summer", "winter"):  # copies: two files of one character (a link would be the same file twice)
+        shutil.copy(SHARED_ASSETS / "rigs" / "RobotExpressive.glb", d / "outfits" / f"{outfit}.glb")
     (d / "json").mkdir()
     (d / "photos").mkdir()
     for f in OPENPOSE.glob("*/*_keypoints.json"):
@@ -125,6 +129,8 @@ def inputs(tmp_path_factory) -> Path:
         assert r.exit_code == 0, r.output
 
     run("render", "--frames", "4", "--size", "64", "--costumes", TWO_COSTUMES, "--quiet", "-o", d / "data.h5")
+    run("import-openpose", "--images", d / "photos", "--keypoints", d / "json", "--size", "32", "--workers", "1",
+        "--min-keypoints", "1", "-o", d / "people.h5")
     (d / "shards").mkdir()
     for k in range(2):
         run("render", "--rig", d / "robot.glb", "--frames", "2", "--size", "64", "--shard", f"{k}/2", "--quiet",
