@@ -131,6 +131,11 @@ def test_clips_every_rig_has_and_the_rig_that_lacks_one(outfits, tmp_path):
     with open_dataset(out) as ds:
         assert ds.names("clip") == ["Idle"] and ds.names("costume") == ["amber", "RobotExpressive"]
     before = snapshot(tmp_path)
+    code, text = render("--rig", outfits / "amber.blend", "--rig", ROBOT, "--frames", "2", "--dry-run",
+                        "-o", tmp_path / "dry.h5")
+    assert code == 0, text
+    assert "plan: 4 rows = 2 poses x 2 costumes" in text and "Nothing was written (--dry-run)" in text
+    assert snapshot(tmp_path) == before
     r = CliRunner().invoke(main, ["render", "--rig", str(outfits / "amber.blend"), "--rig", str(ROBOT), "--clips",
                                   "Wave", "--size", "64", "-o", str(tmp_path / "wave.h5")])
     check_one_line_error(r, 1, "amber.blend: no clip named 'Wave' (the rig has: ArmBehind, Idle)", before, tmp_path)
