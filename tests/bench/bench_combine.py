@@ -1,7 +1,8 @@
 """Benchmark: `datagen combine` of two rendered-style files (N rows each, 256x256, gzip images).
 
-Measured against the floor in the same run, on the same files: copying the inputs' bytes (``cp``), which
-is what a join that copies compressed image chunks cannot beat. Then the combine with nothing to change
+Measured against floors in the same run, on the same files: copying the inputs' bytes (``cp``), which
+is what a join that copies compressed image chunks cannot beat, and decoding every stored image and mask
+once (h5py, in chunks of rows), which the combine does to refuse a corrupt input. Then the combine with nothing to change
 (chunks copied as bytes, each decoded once to catch corruption), with ``--size 128`` (the inputs' own
 level 128 copied) and with ``--keypoint-set coco18``. Each run is a subprocess, so its peak memory (max
 RSS) is its own: run with two N to see that memory does not grow with the rows.
@@ -61,6 +62,19 @@ def timed(args: list[str]) -> dict:
     return {"seconds": round(float(out[0]), 2), "max_rss_mib": round(int(out[1]) / 1024, 1)}
 
 
+def decode_all(paths: list[Path]) -> float:
+    import h5py
+
+    t = time.perf_counter()
+    for p in paths:
+        with h5py.File(p, "r") as f:
+            names = [f"images/{r}" for r in f["images"]] + [f"masks/{r}" for r in f["masks"]]
+            for name in names:
+                for a in range(0, f[name].shape[0], 256):
+                    f[name][a:a + 256]
+    return round(time.perf_counter() - t, 2)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, nargs="+", default=[1000, 4000], help="rows per input file")
@@ -82,6 +96,7 @@ def main() -> None:
             for k, p in enumerate(ins):
                 shutil.copyfile(p, work / f"copy{k}.h5")
             res["floor_cp_seconds"] = round(time.perf_counter() - t, 2)
+            res["floor_decode_seconds"] = decode_all(ins)
             for name, extra in (("same", []), ("size128", ["--size", "128"]), ("coco18", ["--keypoint-set", "coco18"])):
                 out = work / f"out-{name}.h5"
                 out.unlink(missing_ok=True)
