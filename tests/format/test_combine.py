@@ -134,6 +134,8 @@ def test_info_preview_export_and_train_read_the_result(three, tmp_path):
     assert r.exit_code == 0 and "rows         15" in r.output and "inputs       3 files" in r.output, r.output
     r = runner.invoke(main, ["preview", str(out), "-o", str(tmp_path / "sheet.png"), "--size", "16"])
     assert r.exit_code == 0 and (tmp_path / "sheet.png").stat().st_size > 0, r.output
+    r = runner.invoke(main, ["view", str(out), "-o", str(tmp_path / "page.html"), "--size", "16"])
+    assert r.exit_code == 0 and "(15 tiles)" in r.output, r.output
     r = runner.invoke(main, ["export", str(out), "--to", "openpose", "-o", str(tmp_path / "op")])
     assert r.exit_code == 0 and "exported 15 rows" in r.output, r.output
     r = runner.invoke(psgan_main, ["train", str(out), "-o", str(tmp_path / "run"), *TINY_TRAIN])
