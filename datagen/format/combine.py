@@ -26,7 +26,7 @@ from datagen.format.outputs import OutputError, OutputLock, check_output, remove
 from datagen.format.pyramid import pyramid_sizes
 from datagen.format.reader import DatasetReader, open_dataset
 from datagen.format.resample import resample_images, resample_masks
-from datagen.format.schema import (RENDERED_FIELDS, ROW_FIELDS, STR_DTYPE, DatasetHeader, create_row_dataset,
+from datagen.format.schema import (RENDERED_FIELDS, ROW_FIELDS, DatasetHeader, create_row_dataset,
                                    provenance, row_datasets, settings_only, write_header)
 from datagen.format.tables import costume_rigs, merge_costumes, merge_names, rig_identity
 
