@@ -125,10 +125,9 @@ def _power_of_two(ctx, param, value: int) -> int:
 
 
 def _pose_options(command):
-    """The options `render` and `poses` share: which rig, which motion, which poses and how they are framed."""
+    """The options `render` and `poses` share: which motion, which poses and how they are framed (each command
+    declares its own --rig: `render` takes several)."""
     for option in reversed([
-        click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-                     help="Rig file (.blend, .glb, .gltf, .vrm, .fbx). Default: the avatar in rigs/avatar.blend."),
         click.option("--frames", type=click.IntRange(1, 10**8), default=600, show_default=True,
                      help="Poses, evenly spaced over the clips played back to back (render: each once per costume)."),
         click.option("--size", type=click.IntRange(1, 16384), default=1024, show_default=True, callback=_power_of_two,
@@ -153,24 +152,26 @@ def _pose_options(command):
     return command
 
 
-def _render_config(rig: Path | None, frames: int, size: int, clips: tuple[str, ...], framing: str, azimuth: float,
+def _render_config(rigs: list[Path], frames: int, size: int, clips: tuple[str, ...], framing: str, azimuth: float,
                    elevation: float, keymap: Path | None, keypoint_set: str, motions: tuple[Path, ...],
                    motion_fps: float | None, **more) -> RenderConfig:
-    """A RenderConfig from the shared options (and `render`'s own in ``more``); the rig must exist."""
+    """A RenderConfig from the shared options (and `render`'s own in ``more``) for existing rig files."""
     from datagen.pose.bone_mapping import load_keymap
-    from datagen.render import DEFAULT_RIG, RenderConfig, file_sha256
+    from datagen.render import RenderConfig, file_sha256
 
-    rig_path = rig if rig is not None else DEFAULT_RIG
-    if not rig_path.is_file():
-        raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
-    return RenderConfig(rig=str(rig_path), rig_sha256=file_sha256(rig_path), frames=frames, size=size,
-                        clips=_names(clips), framing=framing, azimuth=azimuth, elevation=elevation,
-                        keypoint_set=keypoint_set, keymap=load_keymap(keymap) if keymap else None,
-                        motions=[str(m) for m in motions] or None,
+    one = len(rigs) == 1  # one rig: the config names it as it always did
+    return RenderConfig(rig=str(rigs[0]) if one else [str(p) for p in rigs],
+                        rig_sha256=file_sha256(rigs[0]) if one else [file_sha256(p) for p in rigs],
+                        frames=frames, size=size, clips=_names(clips), framing=framing, azimuth=azimuth,
+                        elevation=elevation, keypoint_set=keypoint_set,
+                        keymap=load_keymap(keymap) if keymap else None, motions=[str(m) for m in motions] or None,
                         motions_sha256=[file_sha256(m) for m in motions] or None, motion_fps=motion_fps, **more)
 
 
 @main.command()
+@click.option("--rig", "rigs", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Rig file (.blend, .glb, .gltf, .vrm, .fbx, .pmx, .pmd), or a folder of them. Repeat it to render "
+                   "several characters into one dataset (docs/rigs.md). Default: the avatar in rigs/avatar.blend.")
 @_pose_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("data.h5"),
               show_default=True, help="Dataset file to write (format v1).")
@@ -193,10 +194,11 @@ def _render_config(rig: Path | None, frames: int, size: int, clips: tuple[str, .
 @click.option("--resume", is_flag=True, help="Continue a killed run of the same command.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--list", "list_only", is_flag=True, help="Only list the rig's costumes, clips and keypoint bones.")
+@click.option("--list", "list_only", is_flag=True, help="Only list each rig's costumes, clips (and the --motion "
+                                                       "clips), keypoint bones and how each bone was found.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (rows, disk, warnings) and a time estimate from 3 "
                                               "test frames, then exit without writing anything.")
-def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
+def render(rigs: tuple[Path, ...], frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
            engine: str, samples: int | None, framing: str, margin: float, lens_mm: float, azimuth: float,
            elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, keypoint_set: str,
            motions: tuple[Path, ...], motion_fps: float | None, workers: int,
@@ -210,6 +212,8 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
       datagen render --frames 600 --workers 2 --resume        # continue a killed run
       datagen render --frames 600 --shard 3/8 -o part3.h5     # one of 8 cluster jobs; then datagen merge
       datagen render --rig robot.glb --list                   # costumes, clips, keypoint bones
+      datagen render --rig a.vrm --rig b.glb --motion walk.bvh --frames 100   # two characters, one dataset
+      datagen render --rig outfits/ --motion walk.bvh --frames 100            # every rig file in a folder
       datagen render --motion 131_01.bvh --frames 100         # mocap retargeted onto the avatar
       datagen render --keypoints body25 --frames 600 -o body25.h5  # OpenPose's BODY_25 points
       datagen render --frames 600 --dry-run                   # the plan and a time estimate only
@@ -220,16 +224,17 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
     import sys
 
     from datagen.pose.bone_mapping import load_keymap
-    from datagen.render import DEFAULT_RIG, RunOptions, describe_rig, run_render
+    from datagen.render import DEFAULT_RIG, RunOptions, describe_rigs, run_render
     from datagen.render.plan import parse_shard
 
+    if not rigs and not DEFAULT_RIG.is_file():
+        raise click.BadParameter(f"{DEFAULT_RIG} does not exist", param_hint="--rig")
+    paths = _rig_files(list(rigs) or [DEFAULT_RIG])
     if list_only:
-        rig_path = rig if rig is not None else DEFAULT_RIG
-        if not rig_path.is_file():
-            raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
-        click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None, keypoint_set))
+        click.echo(describe_rigs(paths, load_keymap(keymap) if keymap else None, keypoint_set,
+                                 [str(m) for m in motions] or None, motion_fps))
         return
-    config = _render_config(rig, frames, size, clips, framing, azimuth, elevation, keymap, keypoint_set, motions,
+    config = _render_config(paths, frames, size, clips, framing, azimuth, elevation, keymap, keypoint_set, motions,
                             motion_fps, costumes=_names(costumes), engine=engine, samples=samples, margin=margin,
                             lens_mm=lens_mm, azimuth_jitter=azimuth_jitter, seed=seed)
     opts = RunOptions(out=out, workers=workers, shard=parse_shard(shard), resume=resume, overwrite=overwrite,
@@ -253,7 +258,23 @@ def render(rig: Path | None, frames: int, out: Path, size: int, costumes: tuple[
                f"{s['bytes'] / 2**20:.1f} MiB")
 
 
+def _rig_files(paths: list[Path]) -> list[Path]:
+    """--rig values -> rig files (a folder: every rig file in it, sorted)."""
+    from datagen.render.cast import rig_files
+
+    if not any(p.is_dir() for p in paths):
+        return rig_files(paths, ())
+    from datagen.render.config import blender_session_class
+
+    blender_session_class()  # the one-line error of an install without Blender
+    from datagen.render.blender.rig import RIG_SUFFIXES
+
+    return rig_files(paths, RIG_SUFFIXES)
+
+
 @main.command()
+@click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Rig file (.blend, .glb, .gltf, .vrm, .fbx, .pmx, .pmd). Default: the avatar in rigs/avatar.blend.")
 @_pose_options
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("poses.h5"),
               show_default=True, help="Pose-only dataset file (format v1 without /images).")
@@ -270,8 +291,13 @@ def poses(rig: Path | None, motions: tuple[Path, ...], clips: tuple[str, ...], k
     """
     from datagen.render.poses import run_poses
 
-    config = _render_config(rig, frames, size, clips, framing, azimuth, elevation, keymap, keypoint_set, motions,
-                            motion_fps)
+    from datagen.render import DEFAULT_RIG
+
+    rig_path = rig if rig is not None else DEFAULT_RIG
+    if not rig_path.is_file():
+        raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
+    config = _render_config([rig_path], frames, size, clips, framing, azimuth, elevation, keymap, keypoint_set,
+                            motions, motion_fps)
     s = run_poses(config, out, overwrite=overwrite)
     click.echo(f"wrote {s['out']}: {s['poses']} poses over {len(s['clips'])} clips in {s['seconds']:.2f} s "
                f"({s['poses_per_s']:.0f} poses/s after loading the rig)")
@@ -292,6 +318,33 @@ def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
 
     s = merge_shards(list(shards), out, overwrite=overwrite)
     click.echo(f"wrote {s['out']}: {s['rows']} rows from {s['shards']} shards")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=_EXISTING_FILE)
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Dataset file to write.")
+@click.option("--size", type=int, default=None, callback=lambda c, p, v: v if v is None else _power_of_two(c, p, v),
+              help="Resample every input to S x S (a power of two; default: the inputs' common size).")
+@click.option("--keypoint-set", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default=None,
+              help="Convert every input's keypoints to this set by landmark (default: the inputs' common set).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def combine(inputs: tuple[Path, ...], out: Path, size: int | None, keypoint_set: str | None, overwrite: bool) -> None:
+    """Join datasets of different runs, rigs and importers into one file (costume, clip and input
+    tables kept; /meta/input says which file each row came from).
+
+    \b
+    Examples:
+      datagen combine robot.h5 data.h5 -o all.h5
+      datagen combine data.h5 people.h5 --size 64 --keypoint-set coco18 -o mixed.h5
+    """
+    from datagen.format.combine import combine_datasets
+
+    s = combine_datasets(list(inputs), out, size=size, keypoint_set=keypoint_set, overwrite=overwrite)
+    for note in s["notes"]:
+        click.echo(note)
+    click.echo(f"wrote {s['out']}: {s['rows']} rows from {s['inputs']} files, {s['size']}x{s['size']}, "
+               f"{s['keypoint_set']}, {s['costumes']} costumes, {s['clips']} clips")
 
 
 # ---- import / export --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 from datagen.format.concat import concat_files
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers
 from datagen.format.reader import is_int, open_dataset, parse_config
-from datagen.format.schema import DatasetHeader, provenance, settings_only
+from datagen.format.schema import NAME_TABLES, DatasetHeader, provenance, settings_only
 from datagen.errors import DatagenError
 
 
@@ -56,7 +56,8 @@ def _merge(inputs: list[Path], out: Path) -> dict:
                     raise MergeError(f"{path}: shard attribute {key} is {attrs.get(key)!r}, expected an integer >= 0")
             ds.pose()  # finite keypoints where visible: bad rows are not copied into the merged file
             shards.append({"path": Path(path), "attrs": attrs, "costumes": ds.names("costume"),
-                           "clips": ds.names("clip"), "rows": ds.n})
+                           "clips": ds.names("clip"), "rows": ds.n,
+                           "tables": {t: list(ds.read(t)) for t in NAME_TABLES[2:] if ds.has(t)}})
     first = shards[0]
     for s in shards[1:]:
         for key in _SAME:
@@ -65,7 +66,7 @@ def _merge(inputs: list[Path], out: Path) -> dict:
             if not same:
                 raise MergeError(f"{s['path']}: {key} differs from {first['path']}'s; "
                                  f"shards of different runs cannot be merged")
-        for table in ("costumes", "clips"):
+        for table in ("costumes", "clips", "tables"):
             if s[table] != first[table]:
                 raise MergeError(f"{s['path']}: {table} differ from {first['path']}'s")
     n = int(first["attrs"]["shard_count"])
@@ -95,7 +96,8 @@ def _merge(inputs: list[Path], out: Path) -> dict:
                                    "provenance": {**provenance(), "shards": [
                                        parse_config(s["attrs"]["config"], s["path"]).get("provenance")
                                        for s in shards]}},
-                           costume_names=first["costumes"] or None, clip_names=first["clips"] or None)
+                           costume_names=first["costumes"] or None, clip_names=first["clips"] or None,
+                           tables=first["tables"])
     concat_files([s["path"] for s in shards], out, header,
                  {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     return {"out": str(out), "rows": end, "shards": n}

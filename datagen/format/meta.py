@@ -8,8 +8,9 @@ from datagen.format.reader import DatasetReader
 
 
 def meta_columns(ds: DatasetReader, rows: np.ndarray | None = None) -> dict[str, list]:
-    """{"clip": [...], "costume": [...], "frame": [...]} (names, frames) or {"source": [...]}, one value per
-    row of ``rows`` (default all); only the columns the file has."""
+    """{"clip": [...], "costume": [...], "frame": [...]} (names, frames) or {"source": [...]}, and
+    {"input": [...]} in combined files, one value per row of ``rows`` (default all); only the columns the
+    file has."""
     rows = np.arange(ds.n) if rows is None else np.asarray(rows)
     out: dict[str, list] = {}
     for key in ("clip", "costume"):
@@ -20,6 +21,9 @@ def meta_columns(ds: DatasetReader, rows: np.ndarray | None = None) -> dict[str,
         out["frame"] = [float(v) for v in ds.read("meta/frame")[rows]]
     if ds.has("meta/source"):
         out["source"] = [str(v) for v in ds.read("meta/source")[rows]]
+    if ds.has("meta/input"):  # a combined file: the input file each row came from
+        names, ids = ds.names("input"), ds.read("meta/input")[rows]
+        out["input"] = [names[i] if 0 <= i < len(names) else str(int(i)) for i in ids]
     return out
 
 

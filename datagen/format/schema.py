@@ -36,6 +36,7 @@ ROW_FIELDS: dict[str, tuple[tuple[str | int, ...], np.dtype]] = {
     "meta/clip": ((), np.dtype(np.int32)),
     "meta/frame": ((), np.dtype(np.float32)),
     "meta/source": ((), STR_DTYPE),
+    "meta/input": ((), np.dtype(np.int32)),
 }
 REQUIRED_FIELDS = ("images", "pose/xy", "pose/visibility")
 # A rendered dataset carries all of these; an imported one carries meta/source.
@@ -46,6 +47,10 @@ IMPORTED_FIELDS = ("meta/source",)
 # keypoints, visibility, cameras and times only (docs/format.md, "Pose-only files").
 POSE_ONLY_ATTR = "pose_only"
 POSE_ONLY_FIELDS = ("pose/xyz", "camera/intrinsics", "camera/extrinsics", "meta/clip", "meta/frame")
+# Name tables: one entry per costume, clip or input file, not per row. /meta/costume_rigs (the rig file
+# each costume was rendered from) is written by renders of several rigs and by `datagen combine`, which
+# also writes /meta/input_names (its input files; /meta/input indexes it per row).
+NAME_TABLES = ("meta/costume_names", "meta/clip_names", "meta/costume_rigs", "meta/input_names")
 
 # What each dataset means, written as its HDF5 attributes so a file explains itself to any HDF5 tool
 # (h5dump -A, HDFView, h5py's .attrs) without docs/format.md. Keys of a dataset path or its group
@@ -75,11 +80,15 @@ FIELD_ATTRS: dict[str, dict[str, str]] = {
     "meta/frame": {"description": "time within the clip, counted from its first frame (fractional between keys)",
                    "units": "frames of the rig's scene frame rate"},
     "meta/source": {"description": "the source image file of the row (imported data)", "units": "file name"},
+    "meta/input": {"description": "index into /meta/input_names: the input file of datagen combine the row came from",
+                   "units": "index"},
     "keypoints/names": {"description": "keypoint names in the set's order"},
     "keypoints/edges": {"description": "skeleton edges as index pairs into /keypoints/names", "units": "index"},
     "keypoints/flip": {"description": "index of each keypoint's left/right mirror partner", "units": "index"},
     "meta/costume_names": {"description": "costume names as in the rig"},
     "meta/clip_names": {"description": "clip (Action) names as in the rig"},
+    "meta/costume_rigs": {"description": "the rig file each costume of /meta/costume_names was rendered from"},
+    "meta/input_names": {"description": "the input files of datagen combine, as given"},
 }
 
 
@@ -126,6 +135,7 @@ class DatasetHeader:
     clip_names: list[str] | None = None  # rendered data
     attrs: dict = field(default_factory=dict)  # extra root attributes (JSON-able scalars/strings)
     image_compression: str = "gzip"  # a key of IMAGE_COMPRESSIONS
+    tables: dict = field(default_factory=dict)  # further NAME_TABLES ("meta/costume_rigs": [...]) -> names
 
     def __post_init__(self) -> None:
         get_keypoint_set(self.keypoint_set)
@@ -135,9 +145,15 @@ class DatasetHeader:
         s = self.image_size
         if not (isinstance(s, (int, np.integer)) and s >= 4 and s & (s - 1) == 0):
             raise DatasetError(f"image size {s!r} is not a power of two >= 4")
+        unknown = sorted(set(self.tables) - set(NAME_TABLES[2:]))
+        if unknown:
+            raise DatasetError(f"unknown name table {unknown[0]!r} (known: {', '.join(NAME_TABLES[2:])})")
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        d = asdict(self)
+        if not d["tables"]:
+            del d["tables"]  # the header of a file without them reads as it always did (--resume)
+        return json.dumps(d, sort_keys=True)
 
     @property
     def kps(self) -> KeypointSet:
@@ -189,6 +205,8 @@ def write_header(f: h5py.File, header: DatasetHeader, attrs: dict) -> None:
         tables["meta/costume_names"] = np.asarray(header.costume_names, dtype=object)
     if header.clip_names is not None:
         tables["meta/clip_names"] = np.asarray(header.clip_names, dtype=object)
+    for name, names in header.tables.items():
+        tables[name] = np.asarray(list(names), dtype=object)
     for name, data in tables.items():
         ds = f.create_dataset(name, data=data, dtype=STR_DTYPE if data.dtype == object else None)
         describe_dataset(ds, name)
@@ -199,8 +217,7 @@ def row_datasets(f: h5py.File) -> dict[str, h5py.Dataset]:
     out = {}
 
     def visit(name: str, obj) -> None:
-        if isinstance(obj, h5py.Dataset) and not name.startswith("keypoints/") \
-                and name not in ("meta/costume_names", "meta/clip_names"):
+        if isinstance(obj, h5py.Dataset) and not name.startswith("keypoints/") and name not in NAME_TABLES:
             out[name] = obj
 
     f.visititems(visit)

@@ -71,6 +71,11 @@ def validate_dataset(path: str | os.PathLike, *, quick: bool = False, progress: 
             empty = [i for i, v in enumerate(src) if not str(v)]
             if empty:
                 fail(f"/meta/source row {empty[0]} is empty")
+        if "meta/input" in f:
+            ds.meta_index("input")  # rows of `datagen combine` name one of its inputs
+        if "meta/costume_rigs" in f and len(ds.read("meta/costume_rigs")) != len(ds.names("costume")):
+            fail(f"/meta/costume_rigs has {len(ds.read('meta/costume_rigs'))} entries, /meta/costume_names "
+                 f"{len(ds.names('costume'))}")
         return n
 
 

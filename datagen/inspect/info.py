@@ -24,6 +24,7 @@ class DatasetSummary:
     costumes: list[tuple[str, int]] = field(default_factory=list)  # (name, rows)
     clips: list[tuple[str, int]] = field(default_factory=list)
     sources: int = 0  # distinct /meta/source files (imported data)
+    inputs: list[tuple[str, int]] = field(default_factory=list)  # (file, rows) of a combined file
     visibility: np.ndarray | None = None  # (K, 3) fraction of rows with visibility 0, 1, 2
 
 
@@ -36,7 +37,7 @@ def dataset_summary(path: str | os.PathLike) -> DatasetSummary:
             keypoint_set=ds.keypoint_set.name, keypoint_names=list(ds.keypoint_set.names),
             generator=str(ds.attrs.get("generator", "")), created=str(ds.attrs.get("created", "")),
             file_bytes=os.path.getsize(path), has_masks=ds.has(f"masks/{ds.image_size}"), visibility=frac)
-        for table, dest in (("costume", out.costumes), ("clip", out.clips)):
+        for table, dest in (("costume", out.costumes), ("clip", out.clips), ("input", out.inputs)):
             if ds.has(f"meta/{table}"):
                 counts = np.bincount(ds.meta_index(table).astype(np.int64), minlength=len(ds.names(table)))
                 dest.extend(zip(ds.names(table), counts.tolist()))
@@ -65,6 +66,8 @@ def format_summary(s: DatasetSummary) -> str:
         lines.append(f"clips        {len(s.clips)}: {_listing(s.clips)}")
     if s.sources:
         lines.append(f"sources      {s.sources} image files")
+    if s.inputs:
+        lines.append(f"inputs       {len(s.inputs)} files: {_listing(s.inputs)}")
     lines.append("visibility   keypoint            absent  occluded  visible")
     for name, (v0, v1, v2) in zip(s.keypoint_names, s.visibility):
         lines.append(f"             {name:<18} {v0:7.1%}  {v1:8.1%}  {v2:7.1%}")

@@ -6,6 +6,7 @@ projection, visibility, compositing, and the engine registry. :mod:`datagen.rend
 only place under datagen that imports bpy; nothing here imports it at module level.
 """
 from datagen.render.config import DEFAULT_RIG, RenderConfig, RenderError, file_sha256
-from datagen.render.run import RunOptions, describe_rig, run_render
+from datagen.render.listing import describe_rigs
+from datagen.render.run import RunOptions, run_render
 
-__all__ = ["DEFAULT_RIG", "RenderConfig", "RenderError", "file_sha256", "RunOptions", "describe_rig", "run_render"]
+__all__ = ["DEFAULT_RIG", "RenderConfig", "RenderError", "file_sha256", "RunOptions", "describe_rigs", "run_render"]

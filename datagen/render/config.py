@@ -35,8 +35,8 @@ class RenderConfig:
     --resume.
     """
 
-    rig: str
-    rig_sha256: str
+    rig: str | list[str]  # a list: several rigs in one dataset (docs/rigs.md)
+    rig_sha256: str | list[str]
     frames: int = 600
     size: int = 1024
     costumes: list[str] | None = None
@@ -57,8 +57,8 @@ class RenderConfig:
     motions: list[str] | None = None  # BVH files retargeted onto the rig; they replace the rig's clips
     motions_sha256: list[str] | None = None
     motion_fps: float | None = None  # resample the BVH clips to this rate (default: the scene's)
-    render: dict = field(default_factory=dict)  # engine settings as applied (filled in by the plan)
-    keypoint_bones: dict = field(default_factory=dict)  # keypoint -> bone (filled in by the plan)
+    render: dict = field(default_factory=dict)  # engine settings as applied (filled in by the plan; per rig when several)
+    keypoint_bones: dict = field(default_factory=dict)  # keypoint -> bone (filled in by the plan; per rig when several)
 
     def __post_init__(self) -> None:
         get_engine(self.engine)
@@ -85,6 +85,9 @@ class RenderConfig:
             raise RenderError(f"--size {self.size}: not a power of two")
         if self.samples is not None and (not isinstance(self.samples, int) or self.samples < 1):
             raise RenderError(f"--samples {self.samples!r}: expected an integer >= 1")
+
+    def rig_paths(self) -> list[str]:
+        return [self.rig] if isinstance(self.rig, str) else list(self.rig)
 
     def key(self) -> dict:
         """The settings a --resume must match (the inputs, not what the plan derived)."""

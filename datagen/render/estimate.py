@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from datagen.render.cast import CastPlan
 from datagen.render.plan import Plan
 
 # Compressed bytes per full-size pixel of one rendered row: the image with its pyramid (gzip 1), the mask
@@ -53,14 +54,20 @@ def row_bytes(size: int) -> float:
     return size * size * BYTES_PER_PIXEL
 
 
-def summarize_plan(plan: Plan, size: int, rows: int, already: int = 0) -> RenderPlanSummary:
-    """The plan of a run that renders ``rows`` of ``plan``'s jobs at ``size``, ``already`` of them done."""
-    c = len(plan.costume_names)
-    per_clip = np.bincount(np.asarray(plan.clip, dtype=np.int64), minlength=len(plan.clip_names)) * c
-    return RenderPlanSummary(rows=rows, poses=len(plan.clip), costumes=c, size=size,
-                             clip_rows=dict(zip(plan.clip_names, per_clip.tolist())),
-                             est_bytes=int(row_bytes(size) * rows), already=already,
-                             warnings=plan_warnings(plan, size))
+def summarize_plan(plan: Plan | CastPlan, size: int, rows: int, already: int = 0) -> RenderPlanSummary:
+    """The plan of a run that renders ``rows`` of ``plan``'s jobs at ``size``, ``already`` of them done
+    (a :class:`CastPlan` of several rigs: their rows added up, each rig's warnings named by its file)."""
+    cast = plan if isinstance(plan, CastPlan) else CastPlan.of([plan], [""])
+    per_clip = np.zeros(len(cast.clip_names), np.int64)
+    warnings: list[str] = []
+    for r, part in enumerate(cast.parts):
+        counts = np.bincount(np.asarray(part.clip, dtype=np.int64), minlength=len(part.clip_names))
+        np.add.at(per_clip, cast.clip_map(r), counts * len(part.costume_names))
+        prefix = f"{Path(cast.rigs[r]).name}: " if cast.several else ""
+        warnings += [prefix + w for w in plan_warnings(part, size) if prefix + w not in warnings]
+    return RenderPlanSummary(rows=rows, poses=cast.poses, costumes=len(cast.costume_names), size=size,
+                             clip_rows=dict(zip(cast.clip_names, per_clip.tolist())),
+                             est_bytes=int(row_bytes(size) * rows), already=already, warnings=warnings)
 
 
 def plan_warnings(plan: Plan, size: int) -> list[str]:
@@ -131,17 +138,16 @@ def interrupt_hint(out: Path) -> str:
             f"--resume to continue (without --resume they are discarded).")
 
 
-def dry_run(session, plan: Plan, size: int, rows: int, report: Callable[[str], None],
-            sample_jobs: list[int], clock: Callable[[], float] = time.monotonic) -> dict:
-    """``--dry-run``: print the plan and time a few frames (rendered, not written) for the estimate."""
-    from datagen.render.rows import render_job
-
+def dry_run(render_one: Callable[[int], object], plan: Plan | CastPlan, size: int, rows: int,
+            report: Callable[[str], None], sample_jobs: list[int], clock: Callable[[], float] = time.monotonic) -> dict:
+    """``--dry-run``: print the plan and time a few frames (``render_one(job)``: rendered, not written)
+    for the estimate."""
     summary = summarize_plan(plan, size, rows)
     report(summary.format())
     times = []
     for job in sample_jobs:
         t0 = clock()
-        render_job(session, plan, job)
+        render_one(job)
         times.append(clock() - t0)
     # The first frame pays Blender's warm-up (shaders, caches): leave it out when there are others.
     per_frame = float(np.mean(times[1:] if len(times) > 1 else times)) if times else float("nan")

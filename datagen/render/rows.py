@@ -15,6 +15,7 @@ from datagen.format import DatasetHeader, DatasetWriter
 from datagen.format import camera
 from datagen.render import visibility
 from datagen.render.compositing import composite_on_white
+from datagen.render.cast import CastPlan
 from datagen.render.config import RenderConfig
 from datagen.render.plan import Plan, shard_range
 
@@ -40,7 +41,17 @@ def render_job(session, plan: Plan, job: int) -> dict[str, np.ndarray]:
             "meta/frame": np.float32(plan.time[pose])}
 
 
-def render_chunks(session, plan: Plan, header: DatasetHeader, run_dir: Path, chunks: list[tuple[int, int]],
+def render_cast_job(sessions, cast: CastPlan, job: int) -> dict[str, np.ndarray]:
+    """Row ``job`` of a run over one or several rigs, its costume and clip as the dataset numbers them."""
+    r, local = cast.locate(job)
+    row = render_job(sessions.get(r), cast.parts[r], local)
+    if cast.several:
+        row["meta/costume"] = np.int32(row["meta/costume"] + cast.costume_offset(r))
+        row["meta/clip"] = np.int32(cast.clip_map(r)[row["meta/clip"]])
+    return row
+
+
+def render_chunks(sessions, cast: CastPlan, header: DatasetHeader, run_dir: Path, chunks: list[tuple[int, int]],
                   on_row=None) -> None:
     """Render each chunk [a, b) of jobs into run_dir/chunk-<a>.h5, resuming a partial chunk."""
     for a, b in chunks:
@@ -49,7 +60,7 @@ def render_chunks(session, plan: Plan, header: DatasetHeader, run_dir: Path, chu
             continue
         writer = DatasetWriter(path, header, resume=True, segment_rows=SEGMENT_ROWS)
         for job in range(a + writer.rows, b):
-            row = render_job(session, plan, job)
+            row = render_cast_job(sessions, cast, job)
             writer.append({k: np.asarray(v)[None] for k, v in row.items()})
             if on_row:
                 on_row()
@@ -84,6 +95,7 @@ def shard_attrs(shard: tuple[int, int], jobs: int) -> dict:
             "jobs_total": jobs}
 
 
-def render_header(config: RenderConfig, plan: Plan, attrs: dict) -> DatasetHeader:
+def render_header(config: RenderConfig, plan: CastPlan, attrs: dict) -> DatasetHeader:
+    tables = {"meta/costume_rigs": plan.costume_rigs()} if plan.several else {}
     return DatasetHeader(config.keypoint_set, config.size, config=asdict(config), costume_names=plan.costume_names,
-                         clip_names=plan.clip_names, attrs=attrs)
+                         clip_names=plan.clip_names, attrs=attrs, tables=tables)

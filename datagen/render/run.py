@@ -23,8 +23,9 @@ from datagen.format.outputs import OutputLock, check_output, remove_leftovers, w
 from datagen.pose.motions import check_motion, rig_skeleton
 from datagen.render import estimate
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
-from datagen.render.plan import Plan, chunk_ranges, make_plan, shard_range
-from datagen.render.rows import chunk_path, done_rows, render_chunks, render_header, shard_attrs
+from datagen.render.cast import CastPlan, RigSessions, make_cast_plan, prepare, selections
+from datagen.render.plan import chunk_ranges, make_plan, shard_range
+from datagen.render.rows import chunk_path, done_rows, render_cast_job, render_chunks, render_header, shard_attrs
 from datagen.render.workers import PLAN_FILE, RUN_FILE, run_workers
 
 log = logging.getLogger(__name__)
@@ -98,21 +99,22 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
     out = opts.out
     run_dir = out.with_name(out.name + ".partial")
 
-    # Load and check the rig before anything is written: a rejected rig leaves no file.
-    session = BlenderSession(Path(config.rig), keymap=config.keymap, costumes=config.costumes,
-                             clips=config.clips, motions=config.motions, motion_fps=config.motion_fps,
-                             keypoint_set=config.keypoint_set)
-    config.keypoint_bones = {k: (str(s) if s else None) for k, s in session.mapping.items()}
-    config.render = session.configure(config.engine, config.size, config.samples, config.lens_mm)
+    # Load and check the rigs before anything is written: a rejected rig leaves no file.
     report = opts.report or (lambda msg: None)
+    sessions = RigSessions(BlenderSession, config, selections(config))
+    try:
+        prepare(sessions, config, report)
+    except BaseException:
+        sessions.close()
+        raise
     if opts.dry_run:
         try:
-            plan = make_plan(session, config)
+            plan = make_cast_plan(sessions, config, make_plan)
             start, end = shard_range(plan.jobs, opts.shard)
-            return estimate.dry_run(session, plan, config.size, end - start, report,
-                                    list(range(start, min(end, start + 3))))
+            return estimate.dry_run(lambda job: render_cast_job(sessions, plan, job), plan, config.size,
+                                    end - start, report, list(range(start, min(end, start + 3))))
         finally:
-            session.close()
+            sessions.close()
 
     # The engine settings as applied are part of what a resume must match: rows of one file never mix
     # two ways of rendering (e.g. a run started before an anti-aliasing change and resumed after it).
@@ -129,10 +131,10 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
             shutil.rmtree(run_dir)
     resumed = (run_dir / PLAN_FILE).exists()
     if resumed:
-        plan = Plan.load(run_dir / PLAN_FILE)
+        plan = CastPlan.load(run_dir / PLAN_FILE, config.rig_paths())
         chunk_rows = int(_read_json(run_dir / RUN_FILE)["chunk_rows"])
     else:
-        plan = make_plan(session, config)
+        plan = make_cast_plan(sessions, config, make_plan)
     start, end = shard_range(plan.jobs, opts.shard)
     if end <= start:
         raise RenderError(f"--shard {opts.shard[0]}/{opts.shard[1]}: no work ({plan.jobs} rows in all)")
@@ -151,20 +153,22 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
     bar = estimate.TimedProgress(bar, estimate.FirstFrames(end - start - already, _above_bar if opts.report else report))
     try:
         if opts.workers == 1:
-            render_chunks(session, plan, header, run_dir, chunks, on_row=lambda: bar.update(1))
+            if plan.several:
+                sessions.selections = selections(config, plan)
+            render_chunks(sessions, plan, header, run_dir, chunks, on_row=lambda: bar.update(1))
         else:
-            session.close()
+            sessions.close()
             run_workers(run_dir, chunks, opts.workers, bar)
     finally:
         bar.close()
-        session.close()
+        sessions.close()
     sources = [chunk_path(run_dir, a) for a, _ in chunks]
     concat_files(sources, out, header, {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     shutil.rmtree(run_dir)
     elapsed = time.time() - t0
     rendered = end - start - already
     return {"out": str(out), "rows": end - start, "rendered": rendered, "resumed_rows": already,
-            "costumes": len(plan.costume_names), "poses": len(plan.clip), "clips": plan.clip_names,
+            "costumes": len(plan.costume_names), "poses": plan.poses, "clips": plan.clip_names,
             "seconds": elapsed, "frames_per_s": rendered / elapsed if elapsed > 0 else 0.0,
             "bytes": out.stat().st_size, "shard": attrs.get("shard")}
 
@@ -187,34 +191,3 @@ def _progress(total: int, initial: int, enabled: bool):
 
     return tqdm(total=total, initial=initial, unit="frame", desc="render", disable=not enabled,
                 dynamic_ncols=True, smoothing=0.1)
-
-
-def describe_rig(rig: Path, keymap: dict | None = None, keypoint_set: str = "avatar20") -> str:
-    """What ``--rig`` offers: costumes, clips and the bone behind each keypoint (``--list``)."""
-    BlenderSession = blender_session_class()
-
-    session = BlenderSession(rig, keymap=keymap, keypoint_set=keypoint_set)
-    lines = [f"rig {rig}: armature {session.rig.armature.name!r}, {len(session.rig.bone_names)} bones",
-             f"costumes ({len(session.costumes)}): " + ", ".join(c.name for c in session.costumes),
-             f"clips ({len(session.clips)}): " + ", ".join(f"{c.name} [{c.start:g}-{c.end:g}]" for c in session.clips),
-             "keypoints: " + ", ".join(f"{k}={s if s else '-'}" for k, s in session.mapping.items())]
-    lines.append("guessed by name rules: " + (", ".join(guessed_keypoints(session, keymap)) or "none"))
-    model = session.rig.mmd_model
-    if model is not None:
-        textures = sorted({m.texture for m in model.materials if m.texture})
-        missing = [t for t in textures if not (model.path.parent / t).is_file()]
-        lines.append(f"MMD model {model.name!r}: {len(model.positions)} vertices, {len(model.triangles)} triangles, "
-                     f"{len(model.materials)} materials, textures ({len(textures)}): {', '.join(textures) or 'none'}"
-                     + (f"; missing: {', '.join(missing)}" if missing else ""))
-    return "\n".join(lines)
-
-
-def guessed_keypoints(session, keymap: dict | None) -> list[str]:
-    """``keypoint=bone`` for the keypoints mapped by the name rules (not by a keymap, a VRM humanoid
-    table or MMD's standard names): the ones worth checking."""
-    from datagen.pose.bone_mapping import NAME_TABLES
-
-    exact = set(session.rig.humanoid) | set(keymap or {})
-    for table in NAME_TABLES:
-        exact |= set(table(session.rig.bone_names))
-    return [f"{k}={s}" for k, s in session.body_mapping.items() if s is not None and k not in exact]

@@ -10,8 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from datagen.render.cast import CastPlan, RigSessions, selections
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
-from datagen.render.plan import Plan
 from datagen.render.rows import chunk_path, render_chunks, render_header, shard_attrs
 
 PLAN_FILE, RUN_FILE = "plan.npz", "run.json"
@@ -77,14 +77,11 @@ def worker_main(run_dir: Path, spec_path: Path) -> int:
         state = json.loads((run_dir / RUN_FILE).read_text())
         config = RenderConfig(**state["full_config"])
         chunks = [tuple(c) for c in json.loads(spec_path.read_text())["chunks"]]
-        plan = Plan.load(run_dir / PLAN_FILE)
-        session = BlenderSession(Path(config.rig), keymap=config.keymap, costumes=config.costumes,
-                                 clips=config.clips, motions=config.motions, motion_fps=config.motion_fps,
-                             keypoint_set=config.keypoint_set)
-        session.configure(config.engine, config.size, config.samples, config.lens_mm)
+        plan = CastPlan.load(run_dir / PLAN_FILE, config.rig_paths())
+        sessions = RigSessions(BlenderSession, config, selections(config, plan))
         header = render_header(config, plan, shard_attrs(tuple(state["shard"]), plan.jobs))
-        render_chunks(session, plan, header, run_dir, chunks, on_row=lambda: progress.write("row\n"))
-        session.close()
+        render_chunks(sessions, plan, header, run_dir, chunks, on_row=lambda: progress.write("row\n"))
+        sessions.close()
     except Exception as e:  # reported to the parent as one line
         progress.write(f"error {type(e).__name__}: {e}\n")
         return 1

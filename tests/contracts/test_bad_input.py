@@ -219,9 +219,10 @@ _READERS = {
     "view": lambda i, f: ["view", f, "-o", i.p("page.html"), "--size", "16"],
     "export-coco": lambda i, f: ["export", f, "--to", "coco", "-o", i.p("coco")],
     "export-openpose": lambda i, f: ["export", f, "--to", "openpose", "-o", i.p("op")],
+    "combine": lambda i, f: ["combine", f, "-o", i.p("all.h5")],
 }
-_SCOPE = {"all": list(_READERS), "meta": ["info", "validate"], "deep": ["validate", "preview", "view", "export-coco",
-                                                                          "export-openpose"],
+_SCOPE = {"all": list(_READERS), "meta": ["info", "validate", "combine"],
+          "deep": ["validate", "preview", "view", "export-coco", "export-openpose", "combine"],
           "validate": ["validate"]}
 
 
@@ -431,6 +432,42 @@ CASES += [
     Case("merge-out-long-name", lambda i: ["merge", i.shard("s0.h5", 0, 2), i.shard("s1.h5", 1, 2), "-o",
                                            i.p("m" * 240)], "m" * 240),
     Case("merge-input-missing", lambda i: ["merge", i.p("gone.h5"), "-o", i.p(_MERGE_OUT)], "gone.h5", 2),
+]
+
+
+# combine
+def _pose_only(i: Inputs) -> Path:
+    from helpers.synthetic import synthetic_rows
+    from datagen.format import DatasetHeader, DatasetWriter
+
+    rows = {k: v for k, v in synthetic_rows(3, 16).items() if k not in ("images", "masks", "meta/costume")}
+    with DatasetWriter(i.p("poses.h5"), DatasetHeader("avatar20", 16, clip_names=["a", "b", "c"],
+                                                       attrs={"pose_only": 1})) as w:
+        w.append(rows)
+    return i.p("poses.h5")
+
+
+_ALL = "all.h5"
+CASES += [
+    Case("combine-size-differs", lambda i: ["combine", i.rendered("a.h5"),
+                                            write_synthetic(i.p("b.h5"), n=4, size=32), "-o", i.p(_ALL)],
+         "b.h5: image size 32 differs"),
+    Case("combine-set-differs", lambda i: ["combine", i.rendered("a.h5"), i.imported("b.h5"), "-o", i.p(_ALL)],
+         "b.h5: keypoint set coco18 differs"),
+    Case("combine-pose-only", lambda i: ["combine", i.rendered("a.h5"), _pose_only(i), "-o", i.p(_ALL)],
+         "poses.h5: is a pose-only file"),
+    Case("combine-size-not-power", lambda i: ["combine", i.rendered("a.h5"), "--size", "48", "-o", i.p(_ALL)],
+         "--size", 2),
+    Case("combine-set-unknown", lambda i: ["combine", i.rendered("a.h5"), "--keypoint-set", "mpii", "-o",
+                                           i.p(_ALL)], "--keypoint-set", 2),
+    Case("combine-twice", lambda i: ["combine", i.rendered("a.h5"), i.p("a.h5"), "-o", i.p(_ALL)], "a.h5"),
+    Case("combine-out-is-input", lambda i: ["combine", i.rendered("a.h5"), "-o", i.p("a.h5"), "--overwrite"],
+         "a.h5: is also an input"),
+    Case("combine-out-exists", lambda i: ["combine", i.rendered("a.h5"), "-o", i.rendered(_ALL)], _ALL),
+    Case("combine-out-folder-missing", lambda i: ["combine", i.rendered("a.h5"), "-o", i.p("no/all.h5")],
+         "no/all.h5"),
+    Case("combine-not-hdf5", lambda i: ["combine", i.text("a.h5", "junk"), "-o", i.p(_ALL)], "a.h5"),
+    Case("combine-input-missing", lambda i: ["combine", i.p("gone.h5"), "-o", i.p(_ALL)], "gone.h5", 2),
 ]
 
 

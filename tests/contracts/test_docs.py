@@ -8,7 +8,8 @@ absent), and a render of the default avatar without ``--costumes`` renders two o
 size options, ``psgan posenet train`` ``--res 16 --steps 2``, ``psgan eval`` a few poses and images.
 
 The user's own files the docs name are stand-ins made from the shared assets (../shared/assets/):
-``robot.glb`` (the glTF robot), ``walk.bvh`` (the CMU BVH clip), ``photos/`` + ``json/`` (the real
+``robot.glb`` (the glTF robot), ``outfits/`` (two copies of it, ``summer.glb`` and ``winter.glb``: one
+character in two outfits), ``walk.bvh`` (the CMU BVH clip), ``people.h5`` (an OpenPose import of 32x32), ``photos/`` + ``json/`` (the real
 OpenPose files with generated photos of their sizes), ``video_json/`` (the OpenPose frames of one video),
 ``ミク/ミク.pmx`` with its texture, ``dance.vmd`` and ``pose.vpd`` (written by
 tests/helpers/mmd_files.py), ``coco18.h5`` with ``runs/anim`` and its cached detector (the animation walk-through's coco18 data), the DeepFashion table and its ``In-shop/`` images,
@@ -112,6 +113,9 @@ def inputs(tmp_path_factory) -> Path:
     mmd_files.write_pmx(d / "ミク" / "ミク.pmx")  # with its texture ミク/tex/肌.png
     mmd_files.write_vmd(d / "dance.vmd", mmd_files.dance_keys(30))
     mmd_files.write_vpd(d / "pose.vpd", [("左腕", (0, 0, 0), mmd_files.quat((0, 0, 1), 30))])
+    (d / "outfits").mkdir()
+    for outfit in ("summer", "winter"):  # copies: two files of one character (a link would be the same file twice)
+        shutil.copy(SHARED_ASSETS / "rigs" / "RobotExpressive.glb", d / "outfits" / f"{outfit}.glb")
     (d / "json").mkdir()
     (d / "photos").mkdir()
     for f in OPENPOSE.glob("*/*_keypoints.json"):
@@ -131,6 +135,8 @@ def inputs(tmp_path_factory) -> Path:
         assert r.exit_code == 0, r.output
 
     run("render", "--frames", "4", "--size", "64", "--costumes", TWO_COSTUMES, "--quiet", "-o", d / "data.h5")
+    run("import-openpose", "--images", d / "photos", "--keypoints", d / "json", "--size", "32", "--workers", "1",
+        "--min-keypoints", "1", "-o", d / "people.h5")
     (d / "shards").mkdir()
     for k in range(2):
         run("render", "--rig", d / "robot.glb", "--frames", "2", "--size", "64", "--shard", f"{k}/2", "--quiet",

@@ -7,6 +7,7 @@
 * ``markers``: the same armature with only a small sphere at every joint (alignment of keypoints
   with the rendered image).
 * ``snake``: a non-humanoid chain of bones.
+* ``plain``: the boxman's body in one colour, no costumes, with or without clips.
 """
 from __future__ import annotations
 
@@ -178,6 +179,21 @@ def build_boxman(path: Path) -> Path:
             c.objects.link(hat)
     costumes.children.link(bpy.data.collections.new("bare"))
     _clips(arm)
+    scene.display.shading.light = "FLAT"
+    scene.display.shading.color_type = "MATERIAL"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    return path
+
+
+def build_plain(path: Path, rgb=(0.9, 0.7, 0.55), clips: bool = True) -> Path:
+    """The boxman's body in one colour, without costumes (one costume, ``default``); with its clips or
+    none (a rig that needs ``--motion``)."""
+    _reset()
+    scene = bpy.context.scene
+    arm = _armature()
+    _skin(_box_mesh("Body", list(BONES), _material("Skin", rgb)), arm, scene.collection)
+    if clips:
+        _clips(arm)
     scene.display.shading.light = "FLAT"
     scene.display.shading.color_type = "MATERIAL"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))

@@ -184,7 +184,7 @@ def test_list_shows_what_the_model_brings(mmd):
     assert res.exit_code == 0, res.output
     assert "clips (1): rest" in res.output and "costumes (1): default" in res.output
     assert "LeftUpperLeg=左足D" in res.output and "Neck=首" in res.output
-    assert "guessed by name rules: none" in res.output
+    assert "guessed from bone names" not in res.output and "from MMD's standard bone names" in res.output
     assert "textures (1): tex/肌.png" in res.output and "2 materials" in res.output
 
 

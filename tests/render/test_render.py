@@ -10,19 +10,18 @@ import sys
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from helpers import blender_rigs
+from helpers.compare import assert_same_dataset, datasets
 from helpers.synthetic import SHARED_ASSETS
 from datagen.cli import main
 from datagen.format import open_dataset
 from datagen.format.keypoint_sets import AVATAR20
 from datagen.render import DEFAULT_RIG
 from datagen.render.plan import sample_poses
-from datagen.format.schema import settings_only
 from datagen.format.validate import validate_dataset
 
 pytestmark = pytest.mark.blender
@@ -53,25 +52,6 @@ def boxman_run(rigs, tmp_path_factory) -> Path:
     assert code == 0, text
     assert "12 rows = 4 poses x 3 costumes over 2 clips" in text
     return out
-
-
-def datasets(path: Path) -> dict[str, np.ndarray]:
-    out = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
-        attrs = {k: v for k, v in f.attrs.items() if k != "created"}
-    # Who wrote the file and how (command line, versions) may differ between equal datasets.
-    attrs["config"] = json.dumps(settings_only(json.loads(attrs["config"])), sort_keys=True)
-    out["attrs"] = attrs
-    return out
-
-
-def assert_same_dataset(a: Path, b: Path) -> None:
-    da, db = datasets(a), datasets(b)
-    assert sorted(da) == sorted(db)
-    assert da.pop("attrs") == db.pop("attrs")
-    for name in da:
-        assert np.array_equal(da[name], db[name], equal_nan=da[name].dtype.kind == "f"), name
 
 
 # -- the rows ----------------------------------------------------------------------------------------

@@ -51,7 +51,8 @@ class BlenderSession:
 
     def __init__(self, rig_path: Path, *, keymap: dict | None = None, costumes: list[str] | None = None,
                  clips: list[str] | None = None, motions: list[str] | None = None,
-                 motion_fps: float | None = None, keypoint_set: str = "avatar20", quiet: bool = True) -> None:
+                 motion_fps: float | None = None, keypoint_set: str = "avatar20", quiet: bool = True,
+                 require_clips: bool = True) -> None:
         self.quiet = quiet
         with quiet_fds(quiet):
             self.rig = rigmod.load_rig(rig_path)
@@ -71,12 +72,11 @@ class BlenderSession:
         rest = {k: (np.array(arm.data.bones[j.bone].head_local), np.array(arm.data.bones[j.bone].tail_local))
                 for k, j in self.body_mapping.items() if j is not None and j.end == "head"}
         self.evaluator = KeypointEvaluator(arm, sources, list(kps.landmarks), rest)
+        self.own_clips = list(self.rig.clips)  # the rig's Actions (--motion replaces them as clips)
         if motions:
             self.rig.clips = self._add_motions(motions, motion_fps)
-        self.costumes = _select(self.rig.costumes, costumes, "costume", rig_path)
-        self.clips = _select(self.rig.clips, clips, "clip", rig_path)
-        if not self.clips:
-            raise RigError(f"{rig_path}: has no Action that animates armature {arm.name!r} (no motion clip)")
+        self.rig_path = rig_path
+        self.select(costumes, clips, require_clips)
         self.mapped = self.evaluator.mapped
         self.switcher = rigmod.CostumeSwitcher(self.rig)
         self.scene = self.rig.scene
@@ -85,6 +85,15 @@ class BlenderSession:
         self.camera = None
         self.renderer = None
         self._jitter = None  # (offsets (n, 2), engines.Jitter) when the pipeline anti-aliases
+
+    def select(self, costumes: list[str] | None, clips: list[str] | None, require_clips: bool = True) -> None:
+        """Render these costumes and play these clips (by name; None: all), in the rig's order."""
+        self.costumes = _select(self.rig.costumes, costumes, "costume", self.rig_path)
+        self.clips = _select(self.rig.clips, clips, "clip", self.rig_path)
+        self._clip = None
+        if not self.clips and require_clips:
+            raise RigError(f"{self.rig_path}: has no Action that animates armature {self.rig.armature.name!r} "
+                           f"(no motion clip); play motion capture on it with --motion FILE.bvh")
 
     def _add_motions(self, motions: list[str], fps: float | None) -> list:
         """Retarget motion files (BVH, VMD, VPD) onto the armature as new Actions: they become the clips
