@@ -144,3 +144,28 @@ def test_diffusers_controlnet_trains_on_the_export(tmp_path):
     assert len(losses) == 2  # 8 rows, batch 4: two batches
     assert all(np.isfinite(losses))
     assert any(not torch.equal(a, b) for a, b in zip(before, controlnet.parameters()))
+
+
+def test_body25_skeleton_and_caption_template(tmp_path):
+    from click.testing import CliRunner
+    from datasets import load_dataset
+
+    from datagen.cli import main
+    from datagen.format.keypoint_sets import BODY25
+    from helpers.cli_checks import check_one_line_error, snapshot
+
+    src = write_synthetic(tmp_path / "r.h5", n=3, size=32)
+    r = CliRunner().invoke(main, ["export", str(src), "--to", "controlnet", "--skeleton", "body25", "--caption",
+                                  "{character} in {costume}, {view}", "-o", str(tmp_path / "cn")])
+    assert r.exit_code == 0, r.output
+    ds = load_dataset(str(tmp_path / "cn"), split="train", cache_dir=str(tmp_path / "cache"))
+    with open_dataset(src) as f:
+        xy, vis = convert_keypoints(f.xy, f.visibility, "avatar20", "body25")
+        costume = f.names("costume")[f.read("meta/costume")[1]]
+    np.testing.assert_array_equal(np.asarray(ds[1]["conditioning_image"]),
+                                  draw_openpose(xy[1] - 0.5, vis[1] > 0, BODY25, 32))
+    assert ds[1]["text"].startswith(f"anime character in {costume}")
+    before = snapshot(tmp_path)
+    r = CliRunner().invoke(main, ["export", str(src), "--to", "controlnet", "--caption", "{mood}", "-o",
+                                  str(tmp_path / "bad")])
+    check_one_line_error(r, 1, "unknown field {mood}", before, tmp_path)
