@@ -11,7 +11,7 @@ from pathlib import Path
 from datagen.format.openpose_draw import draw_openpose
 from datagen.io.captions import DEFAULT_CAPTION, character_of, check_template, fill, row_fields, view_of
 from datagen.io.coco import PIXEL_CENTRE_SHIFT
-from datagen.io.export_rows import ExportJob, png_bytes
+from datagen.io.export_rows import ExportJob, on_all_cpus, png_bytes
 from datagen.io.hf import ParquetDatasetWriter, dataset_card
 
 
@@ -23,18 +23,20 @@ def write(job: ExportJob, tmp: Path, bar) -> None:
     feats = {"image": Image(), "conditioning_image": Image(), "text": Value("string"), "row": Value("int64")}
     writer = ParquetDatasetWriter(tmp, feats, ("image", "conditioning_image"))
     meta, character = job.meta(), character_of(job.reader.config)
+
+    def pair(item) -> tuple[bytes, bytes]:
+        row, rgb = item
+        skeleton = draw_openpose(job.xy[row] - PIXEL_CENTRE_SHIFT, job.vis[row] > 0, job.kps, job.size)
+        return png_bytes(rgb), png_bytes(skeleton)
+
     for block in job.blocks():
-        cols = {k: [] for k in feats}
-        for row, rgb in zip(block.rows, block.images):
-            present = job.vis[row] > 0
-            skeleton = draw_openpose(job.xy[row] - PIXEL_CENTRE_SHIFT, present, job.kps, job.size)
-            view = view_of(job.xy[row], job.vis[row], job.kps)
-            cols["image"].append(png_bytes(rgb))
-            cols["conditioning_image"].append(png_bytes(skeleton))
-            cols["text"].append(fill(template, row_fields(meta, int(row), character, view)))
-            cols["row"].append(int(row))
-        writer.add(cols)
-        bar.update(len(block.rows))
+        pairs = on_all_cpus(pair, list(zip(block.rows, block.images)))
+        rows = [int(r) for r in block.rows]
+        writer.add({"image": [p[0] for p in pairs], "conditioning_image": [p[1] for p in pairs],
+                    "text": [fill(template, row_fields(meta, r, character, view_of(job.xy[r], job.vis[r], job.kps)))
+                             for r in rows],
+                    "row": rows})
+        bar.update(len(rows))
     prov = {**job.provenance(), "caption_template": template}
     text = ("Columns for diffusers' ControlNet training (`--image_column image --conditioning_image_column "
             f"conditioning_image --caption_column text`): `image`, `conditioning_image` (the {job.kps.name} "

@@ -4,9 +4,11 @@ every writer records."""
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -107,3 +109,15 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     ok, data = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     assert ok
     return data.tobytes()
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def on_all_cpus(fn: Callable, items: Sequence) -> list:
+    """``[fn(x) for x in items]`` on a thread per CPU: PNG encoding and cv2 drawing release the GIL, and
+    they are most of an export's time."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="export")
+    return list(_POOL.map(fn, items))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datagen.io.export_rows import ExportJob, png_bytes
+from datagen.io.export_rows import ExportJob, on_all_cpus, png_bytes
 
 SHARD_BYTES = 500 << 20  # the shard size datasets' own push_to_hub aims at
 DATA_DIR = "data"
@@ -110,10 +110,10 @@ def write(job: ExportJob, tmp: Path, bar) -> None:
     scale = job.size / r.image_size
     for block in job.blocks(with_masks="mask" in feats):
         rows = block.rows
-        cols = {"image": [png_bytes(im) for im in block.images], "row": rows.tolist(),
+        cols = {"image": on_all_cpus(png_bytes, block.images), "row": rows.tolist(),
                 "keypoints": job.xy[rows].tolist(), "visibility": job.vis[rows].tolist()}
         if "mask" in feats:
-            cols["mask"] = [png_bytes(m) for m in block.masks]
+            cols["mask"] = on_all_cpus(png_bytes, block.masks)
         if "keypoints_3d" in feats:
             cols["keypoints_3d"] = r.file["pose/xyz"][rows[0]:rows[-1] + 1].tolist()
         if "camera_intrinsics" in feats:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from datagen.io.coco import PIXEL_CENTRE_SHIFT, keypoint_bbox, mask_bbox
-from datagen.io.export_rows import ExportJob, png_bytes
+from datagen.io.export_rows import ExportJob, on_all_cpus, png_bytes
 
 SPLITS = ("train", "val")
 
@@ -71,9 +71,9 @@ def write(job: ExportJob, tmp: Path, bar) -> None:
         (tmp / "images" / split).mkdir(parents=True)
         (tmp / "labels" / split).mkdir(parents=True)
     for block in job.blocks(with_masks=True):
-        for i, (row, rgb) in enumerate(zip(block.rows, block.images)):
+        for i, (row, png) in enumerate(zip(block.rows, on_all_cpus(png_bytes, block.images))):
             split = SPLITS[int(held[row])]
-            (tmp / "images" / split / f"{row:06d}.png").write_bytes(png_bytes(rgb))
+            (tmp / "images" / split / f"{row:06d}.png").write_bytes(png)
             line = label_line(job.xy[row], job.vis[row], job.size, None if block.masks is None else block.masks[i])
             (tmp / "labels" / split / f"{row:06d}.txt").write_text(line + "\n")
         bar.update(len(block.rows))

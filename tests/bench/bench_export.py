@@ -1,9 +1,10 @@
 """Benchmark: the streaming exports (hf, controlnet, yolo) against reading the file alone, at 1024 px.
 
-Memory must stay flat in the row count: each export runs in its own process on files of two lengths,
-and its peak resident memory is compared (the rows are read and written in blocks of 64, so the peak
-must not grow with the rows). Speed is rows/s against the floor: the same process reading every
-image block of the file and nothing else (h5py + lzf decompression).
+Two floors in the same run: reading every image block of the file and nothing else (h5py + lzf
+decompression), and reading them and encoding each image as PNG on every CPU (what an export of the
+images alone must cost). Memory must stay flat in the row count: each export runs in its own process
+on files of two lengths, and its peak resident memory is compared (the rows are read and written in
+blocks of 64, so the peak must not grow with the rows). Speed is rows/s against the floors.
 
 Needs the export venv (`make test-export` builds .venv-export):
 Usage:  .venv-export/bin/python tests/bench/bench_export.py [--rows 128,512] [--size 1024] [--keep DIR]
@@ -37,6 +38,17 @@ with open_dataset(sys.argv[1]) as r:
     im = r.images()
     for s in range(0, len(r), 64):
         im[s:s + 64].sum()
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+READ_PNG = """
+import resource, sys, time
+from datagen.format import open_dataset
+from datagen.io.export_rows import on_all_cpus, png_bytes
+t = time.perf_counter()
+with open_dataset(sys.argv[1]) as r:
+    im = r.images()
+    for s in range(0, len(r), 64):
+        on_all_cpus(png_bytes, im[s:s + 64])
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 EXPORT = """
@@ -88,6 +100,9 @@ def main() -> None:
         f = make_file(work / f"data-{rows}.h5", rows, a.size)
         secs, mb = run(READ_ONLY, str(f))
         results["runs"].append({"rows": rows, "what": "read only", "rows_per_s": rows / secs, "peak_mb": mb})
+        print(results["runs"][-1], flush=True)
+        secs, mb = run(READ_PNG, str(f))
+        results["runs"].append({"rows": rows, "what": "read + PNG", "rows_per_s": rows / secs, "peak_mb": mb})
         print(results["runs"][-1], flush=True)
         for to in ("hf", "controlnet", "yolo"):
             out = work / f"{to}-{rows}"
