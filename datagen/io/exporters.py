@@ -149,6 +149,9 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
     fmt = EXPORT_FORMATS[to]
     check_extra(fmt)
     options = options or ExportOptions()
+    for opt, value in (("--skeleton", options.skeleton), ("--caption", options.caption)):
+        if value is not None and fmt.layout != "controlnet":
+            raise ExportError(f"{opt} {value}: only --to controlnet draws skeletons and writes captions")
     out, file = Path(out), Path(file)
     tmp = _prepare_target(out, options.overwrite)
     with OutputLock(out), write_errors(out), open_dataset(file) as reader:

@@ -292,6 +292,10 @@ CASES += [
          "--val", 2),
     Case("export-skeleton-avatar20", lambda i: ["export", i.rendered(), "--to", "controlnet", "--skeleton",
                                                 "avatar20", "-o", i.p("e")], "avatar20", 2),
+    Case("export-skeleton-not-controlnet", lambda i: ["export", i.rendered(), "--to", "yolo", "--skeleton",
+                                                      "body25", "-o", i.p("e")], "--skeleton body25"),
+    Case("export-caption-not-controlnet", lambda i: ["export", i.rendered(), "--to", "coco", "--caption", "x",
+                                                     "-o", i.p("e")], "--caption x"),
     # The main venv has no datasets (the [hf] extra): the line says which extra to install.
     Case("export-hf-without-extra", lambda i: ["export", i.rendered(), "--to", "hf", "-o", i.p("e")],
          "psgan-toolkit[hf]"),
