@@ -56,6 +56,8 @@ def test_documented_commands_run(tmp_path):
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "YOLO_OFFLINE": "1",
            "YOLO_CONFIG_DIR": str(tmp_path / "yolo-config"), "HF_HOME": str(tmp_path / "hf-home")}
+    # Ultralytics puts its runs beside the git checkout it is installed in (here this one); keep them here.
+    subprocess.run(["yolo", "settings", f"runs_dir={tmp_path / 'runs'}"], env=env, check=True, capture_output=True)
     for cmd in commands():
         run = tiny(cmd)
         r = subprocess.run(["bash", "-c", run], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
