@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 DEMO ?= out/demo
 
-.PHONY: install demo test test-deps bench clean
+.PHONY: install demo test test-deps test-export bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,11 +32,31 @@ test-deps:
 test: install test-deps
 	$(PY) -m pytest -q
 
+# The exports to other tools' training (docs/training-other-models.md), tested with the real libraries in
+# their own venv: ultralytics and controlnet_aux need torchvision, which does not import beside the CPU
+# torch above, and the render extra pins numpy<2. controlnet_aux only draws (no weights) for the
+# pixel-for-pixel check of the skeleton. Nothing is downloaded at run time (the tests set the offline
+# switches of huggingface and ultralytics).
+EXPORT_VENV ?= .venv-export
+EXPORT_TORCH ?= torch==2.14.1 torchvision==0.29.1
+EXPORT_PY := $(EXPORT_VENV)/bin/python
+
+$(EXPORT_VENV)/.installed: pyproject.toml
+	test -x $(EXPORT_PY) || $(PYTHON) -m venv $(EXPORT_VENV)
+	$(EXPORT_PY) -c "import torchvision" 2>/dev/null || $(EXPORT_PY) -m pip install -q $(EXPORT_TORCH)
+	$(EXPORT_PY) -m pip install -q -e ".[export]" pytest controlnet_aux
+	touch $@
+
+test-export: $(EXPORT_VENV)/.installed
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 YOLO_OFFLINE=1 $(EXPORT_PY) -m pytest -q -m export tests/export
+
 demo: install
 	bash scripts/demo.sh "$(VENV)" "$(DEMO)"
 
-bench: install
-	for b in tests/bench/bench_*.py; do $(PY) $$b || exit 1; done
+# bench_export.py needs the export libraries: it runs in the export venv.
+bench: install $(EXPORT_VENV)/.installed
+	for b in $(filter-out tests/bench/bench_export.py,$(wildcard tests/bench/bench_*.py)); do $(PY) $$b || exit 1; done
+	$(EXPORT_PY) tests/bench/bench_export.py
 
 clean:
 	rm -rf out runs .pytest_cache

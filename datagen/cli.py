@@ -437,16 +437,31 @@ def import_deepfashion(table: Path, images: Path, out: Path, size: int, keypoint
               help="; ".join(f"{f.name}: {f.description}" for f in EXPORT_FORMATS.values()) + ".")
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to create (absent or empty).")
-def export(file: Path, fmt: str, out: Path) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing folder (once the new export is complete).")
+@click.option("--size", type=click.IntRange(1), default=None,
+              help="Pyramid level of the images (default: the file's full size).")
+@click.option("--caption", default=None,
+              help="controlnet: caption template, fields {character} {costume} {clip} {view} {background} "
+                   "{frame} {source} (default: docs/training-other-models.md).")
+@click.option("--skeleton", type=click.Choice(["coco18", "body25"]), default=None,
+              help="controlnet: skeleton drawn, converted by landmark (default: coco18, what the OpenPose "
+                   "ControlNet models read; body25 for body25 data).")
+@click.option("--val", "val_fraction", type=_Finite(0, 0.9), default=0.1, show_default=True,
+              help="yolo: share of the poses held out for validation.")
+def export(file: Path, fmt: str, out: Path, overwrite: bool, size: int | None, caption: str | None,
+           skeleton: str | None, val_fraction: float) -> None:
     """Export a dataset's keypoints and images for other tools (keypoints converted by landmark to a set
     the format holds when the dataset's own is not one of them).
 
     \b
     Example:  datagen export data.h5 --to openpose -o data-openpose/
+              datagen export data.h5 --to controlnet --size 512 -o data-controlnet/
     """
-    from datagen.io.exporters import export_dataset
+    from datagen.io.exporters import ExportOptions, export_dataset
 
-    n = export_dataset(file, fmt, out, progress=True)
+    opts = ExportOptions(size=size, caption=caption, skeleton=skeleton, val_fraction=val_fraction,
+                         overwrite=overwrite)
+    n = export_dataset(file, fmt, out, progress=True, options=opts)
     click.echo(f"exported {n} rows to {out}")
 
 

@@ -28,8 +28,17 @@ def imports_blender_at_top(path: Path) -> bool:
     return False
 
 
+# tests/export/ needs the export venv's libraries (datasets, diffusers, ultralytics, controlnet_aux: `make
+# test-export`); it is collected only when the run selects it with ``-m export``, and every other run
+# (``make test``, ``-m "not blender"``) leaves it out without importing it.
+EXPORT_TESTS = Path(__file__).resolve().parent / "export"
+
+
 def pytest_ignore_collect(collection_path, config):
-    if (config.getoption("markexpr", "") == "not blender" and collection_path.suffix == ".py"
+    markexpr = config.getoption("markexpr", "")
+    if Path(collection_path).resolve().is_relative_to(EXPORT_TESTS) and markexpr != "export":
+        return True
+    if (markexpr == "not blender" and collection_path.suffix == ".py"
             and collection_path.name.startswith("test_") and imports_blender_at_top(collection_path)):
         return True
     return None

@@ -1,5 +1,6 @@
-"""Exporters: a format-v1 dataset -> COCO keypoints JSON (17-point ``coco`` or 18-point ``coco18``) or
-OpenPose 1.3 JSON files, with its images.
+"""Exporters: a format-v1 dataset -> COCO keypoints JSON (17-point ``coco`` or 18-point ``coco18``),
+OpenPose 1.3 JSON files, a Hugging Face dataset (``hf``), a diffusers ControlNet dataset
+(``controlnet``) or Ultralytics YOLO pose labels (``yolo``), with its images.
 
 Each format holds some keypoint sets (:data:`datagen.io.formats.EXPORT_FORMATS`): a dataset in one of
 them is written as it is, any other is converted to the format's first set by landmark
@@ -7,130 +8,162 @@ them is written as it is, any other is converted to the format's first set by la
 are written as missing). Images are written as PNG (lossless), so importing an OpenPose export with
 ``datagen import-openpose`` gives back the same rows. Coordinates follow the exported format's own
 pixel convention: OpenPose and COCO keypoints put the centre of pixel i at i, the dataset at i + 0.5.
-COCO boxes, areas and segmentations come from the masks (:mod:`datagen.io.coco`). docs/importers.md.
+COCO boxes, areas and segmentations come from the masks (:mod:`datagen.io.coco`). Every writer reads
+the rows in blocks (:mod:`datagen.io.export_rows`) into a temporary folder renamed when complete.
+docs/importers.md, docs/training-other-models.md.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
-import cv2
-import numpy as np
 from tqdm import tqdm
 
 from datagen import __version__
-from datagen.io import openpose
-from datagen.format import DatasetReader, open_dataset
-from datagen.format.meta import meta_columns
 from datagen.errors import DatagenError
-from datagen.format.keypoint_sets import conversion_index, convert_keypoints, get_keypoint_set
+from datagen.format import open_dataset
+from datagen.format.keypoint_sets import get_keypoint_set
 from datagen.format.outputs import OutputLock, check_output, remove_leftovers, write_errors
+from datagen.io import openpose
 from datagen.io.coco import coco_annotation, coco_category, read_coco  # noqa: F401  (read_coco: public here too)
-from datagen.io.formats import EXPORT_FORMATS
+from datagen.io.export_rows import ExportJob, ExportOptions, export_pose, png_bytes  # noqa: F401  (public)
+from datagen.io.formats import EXPORT_FORMATS, ExportFormat
 
 COCO_FILE = "person_keypoints.json"
 
 
 class ExportError(DatagenError):
-    """An export that cannot be done (bad target folder, unknown keypoint set or format)."""
+    """An export that cannot be done (bad target folder, unknown keypoint set or format, missing extra)."""
 
 
-def export_pose(reader: DatasetReader, keypoint_set: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The dataset's pose in ``keypoint_set``: xy (N, K, 2) float32 format-v1 pixels, visibility (N, K)
-    uint8 and confidence (N, K) float32 (the stored /pose/confidence of OpenPose imports, else 1 where
-    visible), all three 0 / NaN for parts that are missing."""
-    src = reader.keypoint_set
-    xy, vis = convert_keypoints(reader.xy, reader.visibility, src, keypoint_set)
-    if reader.has("pose/confidence"):
-        stored = reader.read("pose/confidence").astype(np.float32)
-        idx = conversion_index(src, keypoint_set)
-        conf = np.where(idx >= 0, stored[:, np.maximum(idx, 0)], 0.0)
-    else:
-        conf = np.ones(vis.shape, np.float32)
-    conf = np.where(vis > 0, conf, 0).astype(np.float32)
-    return xy, vis, conf
+def _write_openpose(job: ExportJob, tmp: Path, bar: tqdm) -> None:
+    (tmp / "images").mkdir()
+    (tmp / "keypoints").mkdir()
+    for block in job.blocks():
+        for row, rgb in zip(block.rows, block.images):
+            stem = f"{row:06d}"
+            (tmp / "images" / f"{stem}.png").write_bytes(png_bytes(rgb))
+            people = openpose.from_format(job.xy[row], job.conf[row])[None]
+            openpose.write_openpose(tmp / "keypoints" / f"{stem}{openpose.KEYPOINTS_SUFFIX}", people)
+        bar.update(len(block.rows))
 
 
-def _write_png(path: Path, rgb: np.ndarray) -> None:
-    ok, data = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    assert ok, path
-    path.write_bytes(data.tobytes())
+def _write_coco(job: ExportJob, tmp: Path, bar: tqdm) -> None:
+    (tmp / "images").mkdir()
+    s = job.size
+    meta = job.meta()
+    coco_images, coco_anns = [], []
+    for block in job.blocks(with_masks=True):
+        for i, (row, rgb) in enumerate(zip(block.rows, block.images)):
+            stem = f"{row:06d}"
+            (tmp / "images" / f"{stem}.png").write_bytes(png_bytes(rgb))
+            coco_images.append({"id": int(row) + 1, "file_name": f"{stem}.png", "width": s, "height": s,
+                                "row": int(row), **{k: v[row] for k, v in meta.items()}})
+            coco_anns.append(coco_annotation(int(row), job.xy[row], job.vis[row], s,
+                                             None if block.masks is None else block.masks[i]))
+        bar.update(len(block.rows))
+    now = datetime.now(timezone.utc)
+    doc = {"info": {"description": f"exported from {job.file.name}", "version": "1.0", "year": now.year,
+                    "contributor": f"datagen {__version__}", "date_created": now.isoformat(timespec="seconds")},
+           "licenses": [], "images": coco_images, "annotations": coco_anns, "categories": [coco_category(job.kps)]}
+    (tmp / COCO_FILE).write_text(json.dumps(doc, allow_nan=False))  # NaN is not JSON
 
 
-def image_meta(reader: DatasetReader):
-    """row -> what a COCO image entry says about where the row came from: its row, and its clip, costume
-    and frame (rendered data, by name) or its source file (imports)."""
-    cols = meta_columns(reader)
-    return lambda row: {"row": row, **{k: v[row] for k, v in cols.items()}}
+def _lazy(module: str, name: str = "write") -> Callable[[ExportJob, Path, tqdm], None]:
+    """A writer in its own module, imported only when used (some need an extra)."""
+    def write(job: ExportJob, tmp: Path, bar: tqdm) -> None:
+        return getattr(importlib.import_module(module), name)(job, tmp, bar)
+    return write
 
 
-def _prepare_target(out: Path) -> Path:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ExportError(f"{out}: exists and is not an empty folder")
-    check_output(out, kind="dir")
+# format.layout -> the writer filling the temporary folder
+WRITERS: dict[str, Callable[[ExportJob, Path, tqdm], None]] = {
+    "coco": _write_coco,
+    "openpose": _write_openpose,
+    "hf": _lazy("datagen.io.hf"),
+    "controlnet": _lazy("datagen.io.controlnet"),
+    "yolo": _lazy("datagen.io.yolo"),
+}
+
+
+def check_extra(fmt: ExportFormat) -> None:
+    """One line naming the extra to install when a module the format's writer needs is missing."""
+    missing = [m for m in fmt.needs if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ExportError(f"--to {fmt.name}: needs {', '.join(missing)}, which is not installed "
+                          f"(pip install 'psgan-toolkit[{fmt.extra}]')")
+
+
+def _prepare_target(out: Path, overwrite: bool) -> Path:
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):
+        raise ExportError(f"{out}: exists and is not an empty folder" + (" (use --overwrite to replace it)"
+                                                                         if out.is_dir() else ""))
+    check_output(out, kind="dir", overwrite=overwrite)
     return out.parent / f".{out.name}.export-{os.getpid()}"
 
 
-def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, progress: bool = False) -> int:
-    """Export every row of ``file`` to the folder ``out`` (absent or empty) as ``to``:
+def _export_size(reader, size: int | None) -> int:
+    if size is None:
+        return reader.image_size
+    if size not in reader.resolutions:
+        raise ExportError(f"--size {size}: {reader.path} has no image level {size} (levels: "
+                          f"{', '.join(map(str, reader.resolutions))})")
+    return size
+
+
+def _replace(tmp: Path, out: Path) -> None:
+    """Move the finished ``tmp`` to ``out``; an existing ``out`` (--overwrite) goes only once it is done."""
+    if out.exists() and not any(out.iterdir()):
+        out.rmdir()
+    if out.exists():
+        old = out.parent / f".{out.name}.export-old-{os.getpid()}"
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, out)
+
+
+def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, progress: bool = False,
+                   options: ExportOptions | None = None) -> int:
+    """Export every row of ``file`` to the folder ``out`` (absent or empty; any folder with
+    ``options.overwrite``) as ``to``:
 
     * ``coco`` / ``coco18``: ``person_keypoints.json`` (COCO keypoint format, one image and one
       annotation per row; the image entry names its row and its clip, costume and frame or its source)
       and ``images/000000.png`` ...;
     * ``openpose``: ``keypoints/000000_keypoints.json`` (OpenPose 1.3, one person) and
-      ``images/000000.png`` ...
+      ``images/000000.png`` ...;
+    * ``hf``, ``controlnet``: a Hugging Face dataset folder (:mod:`datagen.io.hf`,
+      :mod:`datagen.io.controlnet`); ``yolo``: Ultralytics pose labels (:mod:`datagen.io.yolo`).
 
     Written into a temporary folder that is renamed to ``out`` when complete. Returns the row count.
     """
     if to not in EXPORT_FORMATS:
         raise ExportError(f"--to must be one of {', '.join(EXPORT_FORMATS)}, not {to!r}")
-    out = Path(out)
-    tmp = _prepare_target(out)
+    fmt = EXPORT_FORMATS[to]
+    check_extra(fmt)
+    options = options or ExportOptions()
+    for opt, value in (("--skeleton", options.skeleton), ("--caption", options.caption)):
+        if value is not None and fmt.layout != "controlnet":
+            raise ExportError(f"{opt} {value}: only --to controlnet draws skeletons and writes captions")
+    out, file = Path(out), Path(file)
+    tmp = _prepare_target(out, options.overwrite)
     with OutputLock(out), write_errors(out), open_dataset(file) as reader:
         remove_leftovers(out)
-        fmt = EXPORT_FORMATS[to]
-        kps = get_keypoint_set(fmt.target_set(reader.keypoint_set.name))
-        xy, vis, conf = export_pose(reader, kps.name)
-        s = reader.image_size
+        kps = get_keypoint_set(options.skeleton or fmt.target_set(reader.keypoint_set.name))
+        job = ExportJob(file, reader, kps, _export_size(reader, options.size), options)
         shutil.rmtree(tmp, ignore_errors=True)
         try:
-            (tmp / "images").mkdir(parents=True)
-            if fmt.layout == "openpose":
-                (tmp / "keypoints").mkdir()
-            images = reader.images()
-            masks = reader.file[f"masks/{s}"] if reader.has(f"masks/{s}") else None
-            meta = image_meta(reader)
-            coco_images, coco_anns = [], []
-            with tqdm(total=len(reader), unit="row", disable=not progress, desc=f"export {to}") as bar:
-                for start in range(0, len(reader), 64):
-                    stop = min(len(reader), start + 64)
-                    block_masks = masks[start:stop] if masks is not None and fmt.layout == "coco" else None
-                    for i, (row, rgb) in enumerate(zip(range(start, stop), images[start:stop])):
-                        stem = f"{row:06d}"
-                        _write_png(tmp / "images" / f"{stem}.png", rgb)
-                        if fmt.layout == "openpose":
-                            people = openpose.from_format(xy[row], conf[row])[None]
-                            openpose.write_openpose(tmp / "keypoints" / f"{stem}{openpose.KEYPOINTS_SUFFIX}", people)
-                        else:
-                            coco_images.append({"id": row + 1, "file_name": f"{stem}.png", "width": s,
-                                                "height": s, **meta(row)})
-                            coco_anns.append(coco_annotation(row, xy[row], vis[row], s,
-                                                             None if block_masks is None else block_masks[i]))
-                    bar.update(stop - start)
-            if fmt.layout == "coco":
-                doc = {"info": {"description": f"exported from {Path(file).name}",
-                                "version": "1.0", "year": datetime.now(timezone.utc).year,
-                                "contributor": f"datagen {__version__}",
-                                "date_created": datetime.now(timezone.utc).isoformat(timespec="seconds")},
-                       "licenses": [], "images": coco_images, "annotations": coco_anns,
-                       "categories": [coco_category(kps)]}
-                (tmp / COCO_FILE).write_text(json.dumps(doc, allow_nan=False))  # NaN is not JSON
-            if out.exists():
-                out.rmdir()  # empty, checked above
-            os.replace(tmp, out)
+            tmp.mkdir()
+            with tqdm(total=len(job), unit="row", disable=not progress, desc=f"export {to}") as bar:
+                WRITERS[fmt.layout](job, tmp, bar)
+            _replace(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

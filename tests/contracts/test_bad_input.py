@@ -283,6 +283,23 @@ CASES += [
          "a/b"),
     Case("export-out-long-name", lambda i: ["export", i.rendered(), "--to", "coco", "-o", i.p("e" * 240)],
          "e" * 240),
+    Case("export-size-not-a-level", lambda i: ["export", i.rendered(), "--to", "yolo", "--size", "12", "-o",
+                                               i.p("e")], "--size 12"),
+    Case("export-size-0", lambda i: ["export", i.rendered(), "--to", "yolo", "--size", "0", "-o", i.p("e")],
+         "--size", 2),
+    Case("export-val-nan", lambda i: ["export", i.rendered(), "--to", "yolo", "--val", "nan", "-o", i.p("e")],
+         "nan", 2),
+    Case("export-val-1", lambda i: ["export", i.rendered(), "--to", "yolo", "--val", "1", "-o", i.p("e")],
+         "--val", 2),
+    Case("export-skeleton-avatar20", lambda i: ["export", i.rendered(), "--to", "controlnet", "--skeleton",
+                                                "avatar20", "-o", i.p("e")], "avatar20", 2),
+    Case("export-skeleton-not-controlnet", lambda i: ["export", i.rendered(), "--to", "yolo", "--skeleton",
+                                                      "body25", "-o", i.p("e")], "--skeleton body25"),
+    Case("export-caption-not-controlnet", lambda i: ["export", i.rendered(), "--to", "coco", "--caption", "x",
+                                                     "-o", i.p("e")], "--caption x"),
+    # The main venv has no datasets (the [hf] extra): the line says which extra to install.
+    Case("export-hf-without-extra", lambda i: ["export", i.rendered(), "--to", "hf", "-o", i.p("e")],
+         "psgan-toolkit[hf]"),
 ]
 
 # render: options (no Blender is started: they fail before)

@@ -19,6 +19,9 @@ files), ``runs/<name>`` and ``latest.pt`` (tiny trained runs, with and without p
 Each command runs in a fresh folder holding them, without the file it writes (``-o data.h5`` starts
 with no data.h5, ``--resume`` starts from the tiny run).
 
+docs/training-other-models.md needs the export libraries: tests/export/test_export_docs.py runs its commands
+in the export venv (`make test-export`).
+
 Not run: docs/results.md and docs/benchmarks.md (records of measured runs, reproduced by
 tests/bench/), lines of cluster job scripts (``.venv/bin/datagen`` in docs/scaling.md), and
 ``torchrun`` lines (several processes; multi-process training is tests/psgan/training/test_ddp.py).
@@ -41,7 +44,7 @@ from helpers.synthetic import SHARED_ASSETS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-NOT_RUN = {"results.md", "benchmarks.md"}
+NOT_RUN = {"results.md", "benchmarks.md", "training-other-models.md"}
 PYTHON_DOCS = ["README.md", "docs/inspecting.md", "docs/training.md"]
 TWO_COSTUMES = "schoolgirl_1,sporty_1"
 TINY_TRAIN = tiny_train(max_res=16)

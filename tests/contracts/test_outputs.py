@@ -285,11 +285,13 @@ def test_full_disk_export_and_preview(tmp_path, monkeypatch):
         folder = tmp_path / "disk"
         if disk is None:
             folder.mkdir(exist_ok=True)
-            monkeypatch.setattr("datagen.io.exporters._write_png", _enospc)
+            monkeypatch.setattr("datagen.io.exporters.png_bytes", _enospc)
+            monkeypatch.setattr("datagen.io.yolo.png_bytes", _enospc)
             monkeypatch.setattr("PIL.Image.Image.save", _enospc)
-        r = run("export", src, "--to", "coco", "-o", folder / "e")
-        one_error_line(r, str(folder / "e"), "no space left on the device")
-        assert list(folder.iterdir()) == []
+        for to in ("coco", "yolo"):
+            r = run("export", src, "--to", to, "-o", folder / "e")
+            one_error_line(r, str(folder / "e"), "no space left on the device")
+            assert list(folder.iterdir()) == []
         r = run("preview", src, "-o", folder / "s.png", "--n", "24", "--size", "256")
         one_error_line(r, str(folder / "s.png"), "no space left on the device")
         assert list(folder.iterdir()) == []

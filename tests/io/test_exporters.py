@@ -111,4 +111,5 @@ def test_cli_export(imported, tmp_path):
     assert r.exit_code == 0, r.output
     assert f"exported 6 rows to {tmp_path / 'x'}" in r.output
     r = CliRunner().invoke(main, ["export", str(imported), "--to", "openpose", "-o", str(tmp_path / "x")])
-    assert r.exit_code == 1 and r.output.strip() == f"Error: {tmp_path / 'x'}: exists and is not an empty folder"
+    assert r.exit_code == 1 and r.output.strip() == (f"Error: {tmp_path / 'x'}: exists and is not an empty "
+                                                      "folder (use --overwrite to replace it)")
