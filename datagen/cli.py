@@ -446,7 +446,7 @@ def import_deepfashion(table: Path, images: Path, out: Path, size: int, keypoint
 @click.option("--skeleton", type=click.Choice(["coco18", "body25"]), default=None,
               help="controlnet: skeleton drawn, converted by landmark (default: coco18, what the OpenPose "
                    "ControlNet models read; body25 for body25 data).")
-@click.option("--val", "val_fraction", type=_Finite(0, 0.9), default=0.1, show_default=True,
+@click.option("--val", "val_fraction", type=Finite(0, 0.9), default=0.1, show_default=True,
               help="yolo: share of the poses held out for validation.")
 def export(file: Path, fmt: str, out: Path, overwrite: bool, size: int | None, caption: str | None,
            skeleton: str | None, val_fraction: float) -> None:
