@@ -24,8 +24,8 @@ from datagen.pose.bvh import load_bvh
 from datagen.render import estimate
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan, chunk_ranges, make_plan, shard_range
-from datagen.render.rows import chunk_path, done_rows, render_chunks, render_header, shard_attrs
-from datagen.render.workers import PLAN_FILE, RUN_FILE, run_workers
+from datagen.render.rows import chunk_path, done_rows, render_header, shard_attrs
+from datagen.render.workers import ATTEMPTS, PLAN_FILE, RUN_FILE, run_workers
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class RunOptions:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    attempts: int = ATTEMPTS  # tries per chunk when its Blender crashes (datagen.render.workers)
     dry_run: bool = False  # print the plan and a timed estimate, write nothing
     report: Callable[[str], None] | None = None  # where the plan and the estimate go (the CLI: click.echo)
 
@@ -54,6 +55,8 @@ def run_render(config: RenderConfig, opts: RunOptions) -> dict:
     out = opts.out
     if opts.workers < 1:
         raise RenderError(f"--workers {opts.workers}: must be >= 1")
+    if opts.attempts < 1:
+        raise RenderError(f"--attempts {opts.attempts}: must be >= 1")
     check_output(out, overwrite=True)
     for motion in config.motions or []:
         load_bvh(motion)  # a malformed or NaN clip fails here, before Blender starts or anything is written
@@ -148,12 +151,10 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
     report(estimate.summarize_plan(plan, config.size, end - start, already).format())
     bar = _progress(end - start, already, opts.progress)
     bar = estimate.TimedProgress(bar, estimate.FirstFrames(end - start - already, _above_bar if opts.report else report))
+    # Even one worker is a subprocess: the run survives its Blender crashing (docs/reliability.md).
+    session.close()
     try:
-        if opts.workers == 1:
-            render_chunks(session, plan, header, run_dir, chunks, on_row=lambda: bar.update(1))
-        else:
-            session.close()
-            run_workers(run_dir, chunks, opts.workers, bar)
+        run_workers(run_dir, chunks, opts.workers, bar, opts.attempts)
     finally:
         bar.close()
         session.close()

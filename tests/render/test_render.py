@@ -371,7 +371,7 @@ def test_resume_with_other_engine_settings_is_refused(rigs, tmp_path, monkeypatc
 
     def broken(*a, **k):
         raise RuntimeError("killed")
-    monkeypatch.setattr(run_mod, "render_chunks", broken)
+    monkeypatch.setattr(run_mod, "run_workers", broken)
     out = tmp_path / "e.h5"
     args = ["--rig", rigs["boxman"], "--frames", "2", "--size", "16", "--costumes", "red", "-o", out]
     with pytest.raises(RuntimeError, match="killed"):
