@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -64,6 +65,7 @@ class _Worker:
     proc: subprocess.Popen | None = None
     error: str | None = None
     job: int | None = None  # the job it started last
+    scratch: str | None = None  # its Blender's frame folder (in /dev/shm): removed when it dies
     threads: list[threading.Thread] = field(default_factory=list)
 
 
@@ -79,7 +81,7 @@ class _Supervisor:
         with open(self.run_dir / f"worker-{w.index}.log", "a") as logf:
             w.proc = subprocess.Popen([sys.executable, "-m", "datagen.render.workers", str(self.run_dir), str(spec)],
                                       stdout=subprocess.PIPE, stderr=logf, text=True, preexec_fn=_die_with_parent)
-        w.error = w.job = None
+        w.error = w.job = w.scratch = None
         w.threads = [threading.Thread(target=self._pump, args=(w, w.proc), daemon=True)]
         w.threads[0].start()
 
@@ -105,8 +107,12 @@ class _Supervisor:
                     w.job = int(rest)
                 elif kind == "error":
                     w.error = rest
+                elif kind == "scratch":
+                    w.scratch = rest
                 elif kind == "exit":
                     running -= 1
+                    if w.scratch:  # a killed Blender leaves its last frame behind
+                        shutil.rmtree(w.scratch, ignore_errors=True)
                     if proc.returncode == 0:
                         continue
                     if w.error is not None:
@@ -118,6 +124,8 @@ class _Supervisor:
                 if w.proc is not None and w.proc.poll() is None:
                     w.proc.kill()
                     w.proc.wait()
+                    if w.scratch:
+                        shutil.rmtree(w.scratch, ignore_errors=True)
 
     def restart(self, w: _Worker, returncode: int) -> bool:
         """Start ``w`` again on the rows it had not committed; False when none are left."""
@@ -189,6 +197,7 @@ def worker_main(run_dir: Path, spec_path: Path) -> int:
                                  clips=config.clips, motions=config.motions, motion_fps=config.motion_fps,
                                  keypoint_set=config.keypoint_set)
         session.configure(config.engine, config.size, config.samples, config.lens_mm)
+        progress.write(f"scratch {session.renderer.folder}\n")
         header = render_header(config, plan, shard_attrs(tuple(state["shard"]), plan.jobs))
         render_chunks(session, plan, header, run_dir, chunks, on_row=lambda: progress.write("row\n"),
                       on_start=on_start)

@@ -148,3 +148,5 @@ def test_kill_9_of_workers_at_several_moments(boxman, reference, tmp_path, worke
     lines = warnings(stderr)
     assert len(lines) == 3 and all("died (SIGKILL) before committing rows" in x for x in lines), stderr
     same_rows(out, reference)
+    # The killed Blenders' frame folders (/dev/shm/datagen-<pid>-*) are removed by the supervisor.
+    assert not [d for pid in killed for d in Path("/dev/shm").glob(f"datagen-{pid}-*")]
