@@ -22,6 +22,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan
 from datagen.render.rows import chunk_path, committed_rows, render_chunks, render_header, shard_attrs
@@ -127,6 +129,17 @@ class _Supervisor:
                     if w.scratch:
                         shutil.rmtree(w.scratch, ignore_errors=True)
 
+    def poses(self, a: int, b: int) -> str:
+        """What jobs [a, b) show: 'clip Idle frames 3-6.5' (times within the clip), per clip."""
+        plan = Plan.load(self.run_dir / PLAN_FILE)
+        poses = np.arange(a, b) // len(plan.costume_names)
+        parts = []
+        for c in np.unique(plan.clip[poses]):
+            t = plan.time[poses][plan.clip[poses] == c]
+            span = f"{t.min():g}" if t.min() == t.max() else f"{t.min():g}-{t.max():g}"
+            parts.append(f"clip {plan.clip_names[c]} frame{'s' if t.min() != t.max() else ''} {span}")
+        return ", ".join(parts)
+
     def restart(self, w: _Worker, returncode: int) -> bool:
         """Start ``w`` again on the rows it had not committed; False when none are left."""
         todo = [c for c in w.chunks if not chunk_path(self.run_dir, c[0]).exists()]
@@ -139,7 +152,7 @@ class _Supervisor:
         self.crashes[chunk] = self.crashes.get(chunk, 0) + 1
         if self.crashes[chunk] >= self.attempts:
             raise RenderError(
-                f"{rows_text(*lost)}: Blender crashed {self.crashes[chunk]} times rendering them (last: {died}); "
+                f"{rows_text(*lost)} ({self.poses(a, b)}): Blender crashed {self.crashes[chunk]} times rendering them (last: {died}); "
                 f"the other committed rows are kept: run again with --resume to retry (--attempts N for more tries), "
                 f"or leave these poses out by choosing other --frames or --clips")
         w.chunks, w.attempt = todo, w.attempt + 1
