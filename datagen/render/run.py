@@ -177,9 +177,12 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _above_bar(msg: str) -> None:
+    import sys
+
     from tqdm import tqdm
 
     tqdm.write(msg)
+    sys.stdout.flush()  # in order with what follows on stderr (a warning, the error line)
 
 
 def _progress(total: int, initial: int, enabled: bool):

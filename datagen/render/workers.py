@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datagen.format.outputs import OutputError, describe_os_error
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.plan import Plan
 from datagen.render.rows import chunk_path, committed_rows, render_chunks, render_header, shard_attrs
@@ -66,6 +67,7 @@ class _Worker:
     attempt: int = 1
     proc: subprocess.Popen | None = None
     error: str | None = None
+    write_error: str | None = None  # why a write failed (a full disk): the run's one line names the output
     job: int | None = None  # the job it started last
     scratch: str | None = None  # its Blender's frame folder (in /dev/shm): removed when it dies
     threads: list[threading.Thread] = field(default_factory=list)
@@ -83,7 +85,7 @@ class _Supervisor:
         with open(self.run_dir / f"worker-{w.index}.log", "a") as logf:
             w.proc = subprocess.Popen([sys.executable, "-m", "datagen.render.workers", str(self.run_dir), str(spec)],
                                       stdout=subprocess.PIPE, stderr=logf, text=True, preexec_fn=_die_with_parent)
-        w.error = w.job = w.scratch = None
+        w.error = w.job = w.scratch = w.write_error = None
         w.threads = [threading.Thread(target=self._pump, args=(w, w.proc), daemon=True)]
         w.threads[0].start()
 
@@ -109,6 +111,8 @@ class _Supervisor:
                     w.job = int(rest)
                 elif kind == "error":
                     w.error = rest
+                elif kind == "write-error":
+                    w.write_error = rest
                 elif kind == "scratch":
                     w.scratch = rest
                 elif kind == "exit":
@@ -117,6 +121,10 @@ class _Supervisor:
                         shutil.rmtree(w.scratch, ignore_errors=True)
                     if proc.returncode == 0:
                         continue
+                    if w.write_error is not None:
+                        out = self.run_dir.with_name(self.run_dir.name.removesuffix(".partial"))
+                        raise OutputError(f"{out}: cannot write ({w.write_error}); the committed rows are kept, "
+                                          f"run again with --resume when there is room", w.write_error)
                     if w.error is not None:
                         raise RenderError(f"a render worker failed ({w.error}); run again with --resume to continue")
                     if self.restart(w, proc.returncode):
@@ -215,6 +223,10 @@ def worker_main(run_dir: Path, spec_path: Path) -> int:
         render_chunks(session, plan, header, run_dir, chunks, on_row=lambda: progress.write("row\n"),
                       on_start=on_start)
         session.close()
+    except (OSError, OutputError) as e:  # a write failed (a full disk): the parent names its output
+        reason = (e.reason or str(e)) if isinstance(e, OutputError) else describe_os_error(e)
+        progress.write(f"write-error {reason}\n")
+        return 1
     except Exception as e:  # reported to the parent as one line
         progress.write(f"error {type(e).__name__}: {e}\n")
         return 1
