@@ -1,9 +1,10 @@
 """``datagen render``: costumes x evenly spaced poses of a rig's clips -> a format-v1 dataset.
 
 Orchestration (docs/rendering.md, docs/scaling.md). A run renders a contiguous range of jobs (all of
-them, or one ``--shard K/N``) in chunks, by this process or by ``--workers`` subprocesses, and the
-chunks are concatenated in job order into ``<out>``. The rows therefore never depend on the number
-of workers, and a killed run continues from its committed rows.
+them, or one ``--shard K/N``) in chunks: this process plans, ``--workers`` supervised Blender
+subprocesses (one by default) render, a crashed one is restarted, and the chunks are concatenated
+in job order into ``<out>``. The rows therefore never depend on the number of workers, and a killed
+run continues from its committed rows.
 """
 from __future__ import annotations
 
