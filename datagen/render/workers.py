@@ -155,13 +155,15 @@ class _Supervisor:
             return False
         chunk = todo[0]  # a worker renders its chunks in order: the first unfinished one was running
         a, b = chunk[0] + committed_rows(self.run_dir, chunk), chunk[1]
+        if a == b:  # killed while joining its committed segments into the chunk file: that is redone
+            a = chunk[0]
         lost = (a - self.first_row, b - self.first_row)
         died = how_it_died(returncode)
         self.crashes[chunk] = self.crashes.get(chunk, 0) + 1
         if self.crashes[chunk] >= self.attempts:
             raise RenderError(
-                f"{rows_text(*lost)} ({self.poses(a, b)}): Blender crashed {self.crashes[chunk]} times rendering them (last: {died}); "
-                f"the other committed rows are kept: run again with --resume to retry (--attempts N for more tries), "
+                f"{rows_text(*lost)} ({self.poses(a, b)}): Blender crashed {self.crashes[chunk]} times rendering "
+                f"them (last: {died}); the other committed rows are kept: run again with --resume to retry (--attempts N for more tries), "
                 f"or leave these poses out by choosing other --frames or --clips")
         w.chunks, w.attempt = todo, w.attempt + 1
         at = "" if w.job is None else f" (it was rendering row {w.job - self.first_row})"
