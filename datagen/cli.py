@@ -190,6 +190,8 @@ def _render_config(rigs: list[Path], frames: int, size: int, clips: tuple[str, .
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True, help="Seed of every random choice.")
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
               help="Blender processes on this machine (the result does not depend on it).")
+@click.option("--attempts", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="Tries per chunk of rows when Blender crashes; a crashed worker is restarted on its uncommitted rows.")
 @click.option("--shard", default=None, help="Render only shard K of N (K/N, 0-based) into its own file; join with `datagen merge`.")
 @click.option("--resume", is_flag=True, help="Continue a killed run of the same command.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -202,7 +204,7 @@ def render(rigs: tuple[Path, ...], frames: int, out: Path, size: int, costumes: 
            engine: str, samples: int | None, framing: str, margin: float, lens_mm: float, azimuth: float,
            elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, keypoint_set: str,
            motions: tuple[Path, ...], motion_fps: float | None, workers: int,
-           shard: str | None, resume: bool, overwrite: bool, quiet: bool, list_only: bool, dry_run: bool) -> None:
+           attempts: int, shard: str | None, resume: bool, overwrite: bool, quiet: bool, list_only: bool, dry_run: bool) -> None:
     """Render every costume of a rig through its motion clips into a dataset with exact keypoints.
 
     \b
@@ -238,7 +240,7 @@ def render(rigs: tuple[Path, ...], frames: int, out: Path, size: int, costumes: 
                             motion_fps, costumes=_names(costumes), engine=engine, samples=samples, margin=margin,
                             lens_mm=lens_mm, azimuth_jitter=azimuth_jitter, seed=seed)
     opts = RunOptions(out=out, workers=workers, shard=parse_shard(shard), resume=resume, overwrite=overwrite,
-                      progress=not quiet, dry_run=dry_run, report=click.echo)
+                      attempts=attempts, progress=not quiet, dry_run=dry_run, report=click.echo)
     try:
         s = run_render(config, opts)
     except KeyboardInterrupt:

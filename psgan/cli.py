@@ -15,6 +15,20 @@ _SEED = click.IntRange(0, 2**31 - 1)
 RESOLUTIONS = tuple(2 ** k for k in range(2, 11))
 
 
+def _check_writable(out: Path) -> None:
+    """Refuse, before any work, an output whose folder (or the nearest existing one above it) cannot
+    be written: a read-only mount or a folder without permission (root ignores only the latter)."""
+    import os
+
+    from psgan.errors import PsganError
+
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PsganError(f"{out}: output folder {folder} is not writable")
+
+
 @click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="psgan-toolkit")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
@@ -279,6 +293,7 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
             raise PsganError(f"{out}: is a folder; -o names the JSON file to write")
         if out.suffix.lower() != ".json":
             raise PsganError(f"{out}: the results are written as .json (a .png sheet goes beside it)")
+        _check_writable(out)
     if sequence is not None:
         from psgan.evaluation.sequence import evaluate_sequence, format_sequence
 
@@ -356,13 +371,15 @@ def posenet_train(data: Path, out: Path, res: int, steps: int, batch: int, lr: f
         raise PsganError(f"{out}: is a folder; -o names the detector file to write")
     if not out.parent.is_dir():
         raise PsganError(f"{out}: folder {out.parent} does not exist")
+    _check_writable(out)
     cfg = PoseNetTrainConfig(resolution=res, steps=steps, batch=batch, lr=lr, width=width, holdout=holdout,
                              seed=seed, max_minutes=minutes, device=str(resolve_device(device)))
     model, mcfg = train_posenet(data, cfg)
     try:
         save_posenet(out, model, mcfg)
-    except OSError as e:
-        raise PsganError(f"{out}: cannot write ({e.strerror})") from None
+    except (OSError, RuntimeError) as e:  # torch reports a failed open as RuntimeError
+        reason = e.strerror if isinstance(e, OSError) else str(e).rsplit("strerror:", 1)[-1].strip()
+        raise PsganError(f"{out}: cannot write ({reason})") from None
     t = mcfg.training
     h = t["heldout"]
     click.echo(f"wrote {out}: {t['train_rows']} training rows, {len(t['heldout_rows'])} held out "

@@ -2,7 +2,8 @@
 and atomic output files (:func:`write_json`).
 
 Python's :func:`json.loads` accepts ``NaN`` and ``Infinity`` (not JSON), turns ``1e400`` into
-infinity, and raises RecursionError (not ValueError) on deeply nested arrays (100,000 ``[``).
+infinity, returns a 400-digit integer that no float holds (an OverflowError later), and raises
+RecursionError (not ValueError) on deeply nested arrays (100,000 ``[``).
 Every JSON file a command reads goes through :func:`loads` / :func:`read_json`, so a caller catches
 one exception.
 """
@@ -33,6 +34,15 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _finite_int(text: str) -> int:
+    value = int(text)
+    try:
+        float(value)  # every number an input holds is used as a float
+    except OverflowError:
+        raise NonFiniteError(f"number {text[:20]}... ({len(text)} digits) is out of range") from None
+    return value
+
+
 def loads(text: str | bytes) -> object:
     """Parse strict JSON; raises :class:`JSONInputError` (a ValueError) with a short reason."""
     if isinstance(text, bytes):
@@ -41,7 +51,8 @@ def loads(text: str | bytes) -> object:
         except UnicodeDecodeError as e:
             raise JSONInputError(f"not UTF-8 text (byte {e.start})") from None
     try:
-        return json.loads(text, parse_constant=_bad_constant, parse_float=_finite_float)
+        return json.loads(text, parse_constant=_bad_constant, parse_float=_finite_float,
+                          parse_int=_finite_int)
     except JSONInputError:
         raise
     except RecursionError:  # the C scanner stops at the interpreter's recursion limit (~1000)

@@ -252,6 +252,9 @@ def _check_structure(f: h5py.File, path: Path) -> None:
             fail(f"/{name} is a group, expected a dataset")
         if f[name].shape != shape:
             fail(f"/{name} has shape {f[name].shape}, expected {shape}")
+        want = ROW_FIELDS.get(name.split("/")[0] if name.startswith(("images/", "masks/")) else name)
+        if want is not None and want[1].kind in "fiu" and f[name].dtype.kind not in "fiu":
+            fail(f"/{name} holds {f[name].dtype} values, expected numbers ({want[1]})")
     if f["keypoints/edges"].ndim != 2 or f["keypoints/edges"].shape[1] != 2:
         fail(f"/keypoints/edges has shape {f['keypoints/edges'].shape}, expected (E, 2)")
 

@@ -62,8 +62,9 @@ VISIBILITY_MEANING = "0 absent (outside the frame, behind the camera or not labe
 FIELD_ATTRS: dict[str, dict[str, str]] = {
     "images": {"description": "RGB images of one pyramid level r, (N, r, r, 3); level r is the rounded 2x2 box "
                               "average of level 2r", "units": "uint8 sRGB, 0-255", "layout": "row, y, x, channel (RGB)"},
-    "masks": {"description": "the character's silhouette at full size S", "units": "255 character, 0 elsewhere",
-              "layout": "row, y, x"},
+    "masks": {"description": "how much of each pixel the character covers, at full size S (the anti-aliased "
+                        "alpha of the render; >= 128 is the binary silhouette at 50% coverage)",
+              "units": "255 fully covered, 0 not covered (the image is white there)", "layout": "row, y, x"},
     "pose/xy": {"description": "keypoints (x, y) in the order of /keypoints/names", "units": "pixels",
                 "pixel_convention": PIXEL_CONVENTION},
     "pose/visibility": {"description": "visibility of each keypoint", "units": "code", "meaning": VISIBILITY_MEANING},

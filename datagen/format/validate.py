@@ -115,11 +115,9 @@ def _check_pyramid(ds: DatasetReader, rows: np.ndarray, fail, progress: bool) ->
             above = level
         if masks is not None:
             try:
-                m = masks[i]
+                masks[i]  # coverage: every uint8 value is valid, a chunk that cannot be read is not
             except OSError as e:
                 fail(f"/masks/{s} cannot be read at row {i}, corrupt ({str(e).split('(')[0].strip()})")
-            if not np.isin(m, (0, 255)).all():
-                fail(f"/masks/{s} row {i} has values other than 0 and 255")
 
 
 def _check_rendered(ds: DatasetReader, xy: np.ndarray, fail) -> None:

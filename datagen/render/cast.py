@@ -186,8 +186,11 @@ class RigSessions:
     """One Blender session at a time over the rigs of a run: asking for another rig loads it in place of
     the last one (Blender holds one scene), set up with the run's render settings."""
 
-    def __init__(self, session_class, config: RenderConfig, selections: list[tuple[list[str] | None, list[str] | None]]):
+    def __init__(self, session_class, config: RenderConfig, selections: list[tuple[list[str] | None, list[str] | None]],
+                 on_load: Callable[[object], None] | None = None):
+        """``on_load(session)``: called after each rig's session is loaded and configured."""
         self.session_class, self.config, self.selections = session_class, config, selections
+        self.on_load = on_load
         self.rigs = config.rig_paths()
         self.current: int | None = None
         self.session = None
@@ -202,6 +205,8 @@ class RigSessions:
                                               motions=c.motions, motion_fps=c.motion_fps, keypoint_set=c.keypoint_set)
             self.settings = self.session.configure(c.engine, c.size, c.samples, c.lens_mm)
             self.current = r
+            if self.on_load:
+                self.on_load(self.session)
         return self.session
 
     def select(self, r: int, costumes: list[str] | None, clips: list[str] | None) -> None:

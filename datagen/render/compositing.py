@@ -1,5 +1,5 @@
 """From transparent renders to a dataset row: TGA decoding, resolving jittered anti-aliasing
-samples, compositing onto white, the mask.
+samples, compositing onto white, the mask (the figure's coverage of each pixel).
 
 Pure numpy (and cv2 for the colour-order swap and the filter). Blender writes uncompressed 8-bit RGBA TGA quickly
 (no PNG deflate); the colour is display-referred (Standard view transform) with straight alpha.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-MASK_THRESHOLD = 128  # alpha >= this is "on the character"
+MASK_THRESHOLD = 128  # coverage >= this: the binary silhouette at 50% coverage (docs/format.md)
 
 
 def decode_tga(data: bytes) -> np.ndarray:
@@ -31,10 +31,13 @@ def decode_tga(data: bytes) -> np.ndarray:
 
 
 def composite_on_white(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(H, W, 4) straight-alpha RGBA -> (RGB on white (H, W, 3) uint8, mask (H, W) uint8 0/255).
+    """(H, W, 4) straight-alpha RGBA -> (RGB on white (H, W, 3) uint8, mask (H, W) uint8 coverage).
 
     Where alpha is 0 the result is exactly (255, 255, 255); partial alpha is blended with rounding,
-    ``(c * a + 255 * (255 - a) + 127) // 255``.
+    ``(c * a + 255 * (255 - a) + 127) // 255``. The mask is the alpha itself: how much of each pixel
+    the figure covers, from the same samples as the colour, so every pixel that is not white lies
+    inside it (a binary mask at 50% coverage drops limbs thinner than a pixel at small sizes).
+    ``mask >= MASK_THRESHOLD`` is the binary silhouette.
     """
     alpha = np.ascontiguousarray(rgba[..., 3])
     empty = cv2.compare(alpha, 0, cv2.CMP_EQ)  # 255 where alpha == 0
@@ -43,8 +46,7 @@ def composite_on_white(rgba: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     flat = out.reshape(-1, 3)
     a = alpha.reshape(-1)[rim].astype(np.uint32)[:, None]
     flat[rim] = ((flat[rim].astype(np.uint32) * a + 255 * (255 - a) + 127) // 255).astype(np.uint8)
-    mask = cv2.threshold(alpha, MASK_THRESHOLD - 1, 255, cv2.THRESH_BINARY)[1]
-    return out, mask
+    return out, alpha
 
 
 # -- jittered supersampling (docs/rendering.md#anti-aliasing) -------------------------------------

@@ -52,14 +52,18 @@ def render_cast_job(sessions, cast: CastPlan, job: int) -> dict[str, np.ndarray]
 
 
 def render_chunks(sessions, cast: CastPlan, header: DatasetHeader, run_dir: Path, chunks: list[tuple[int, int]],
-                  on_row=None) -> None:
-    """Render each chunk [a, b) of jobs into run_dir/chunk-<a>.h5, resuming a partial chunk."""
+                  on_row=None, on_start=None) -> None:
+    """Render each chunk [a, b) of jobs into run_dir/chunk-<a>.h5, resuming a partial chunk.
+
+    ``on_start(job)`` is called before a job is rendered, ``on_row()`` after its row is written."""
     for a, b in chunks:
         path = chunk_path(run_dir, a)
         if path.exists():
             continue
         writer = DatasetWriter(path, header, resume=True, segment_rows=SEGMENT_ROWS)
         for job in range(a + writer.rows, b):
+            if on_start:
+                on_start(job)
             row = render_cast_job(sessions, cast, job)
             writer.append({k: np.asarray(v)[None] for k, v in row.items()})
             if on_row:
@@ -71,18 +75,21 @@ def chunk_path(run_dir: Path, start: int) -> Path:
     return run_dir / f"chunk-{start:09d}.h5"
 
 
+def committed_rows(run_dir: Path, chunk: tuple[int, int]) -> int:
+    """Rows of ``chunk`` already committed in run_dir (all of a complete chunk, the segments of a partial one)."""
+    a, b = chunk
+    if chunk_path(run_dir, a).exists():
+        return b - a
+    n = 0
+    for seg in (run_dir / (chunk_path(run_dir, a).name + ".partial")).glob("seg-*.h5"):
+        with h5py.File(seg, "r") as f:
+            n += f["pose/xy"].shape[0]
+    return n
+
+
 def done_rows(run_dir: Path, chunks: list[tuple[int, int]]) -> int:
     """Rows already committed in run_dir (complete chunks and committed segments of partial ones)."""
-    n = 0
-    for a, b in chunks:
-        if chunk_path(run_dir, a).exists():
-            n += b - a
-        else:
-            part = run_dir / (chunk_path(run_dir, a).name + ".partial")
-            for seg in part.glob("seg-*.h5"):
-                with h5py.File(seg, "r") as f:
-                    n += f["pose/xy"].shape[0]
-    return n
+    return sum(committed_rows(run_dir, c) for c in chunks)
 
 
 def shard_attrs(shard: tuple[int, int], jobs: int) -> dict:

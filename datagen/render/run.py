@@ -1,9 +1,10 @@
 """``datagen render``: costumes x evenly spaced poses of a rig's clips -> a format-v1 dataset.
 
 Orchestration (docs/rendering.md, docs/scaling.md). A run renders a contiguous range of jobs (all of
-them, or one ``--shard K/N``) in chunks, by this process or by ``--workers`` subprocesses, and the
-chunks are concatenated in job order into ``<out>``. The rows therefore never depend on the number
-of workers, and a killed run continues from its committed rows.
+them, or one ``--shard K/N``) in chunks: this process plans, ``--workers`` supervised Blender
+subprocesses (one by default) render, a crashed one is restarted, and the chunks are concatenated
+in job order into ``<out>``. The rows therefore never depend on the number of workers, and a killed
+run continues from its committed rows.
 """
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from datagen.render import estimate
 from datagen.render.config import RenderConfig, RenderError, blender_session_class
 from datagen.render.cast import CastPlan, RigSessions, make_cast_plan, prepare, selections
 from datagen.render.plan import chunk_ranges, make_plan, shard_range
-from datagen.render.rows import chunk_path, done_rows, render_cast_job, render_chunks, render_header, shard_attrs
-from datagen.render.workers import PLAN_FILE, RUN_FILE, run_workers
+from datagen.render.rows import chunk_path, done_rows, render_cast_job, render_header, shard_attrs
+from datagen.render.workers import ATTEMPTS, PLAN_FILE, RUN_FILE, run_workers
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class RunOptions:
     resume: bool = False
     overwrite: bool = False
     progress: bool = True
+    attempts: int = ATTEMPTS  # tries per chunk when its Blender crashes (datagen.render.workers)
     dry_run: bool = False  # print the plan and a timed estimate, write nothing
     report: Callable[[str], None] | None = None  # where the plan and the estimate go (the CLI: click.echo)
 
@@ -55,6 +57,8 @@ def run_render(config: RenderConfig, opts: RunOptions) -> dict:
     out = opts.out
     if opts.workers < 1:
         raise RenderError(f"--workers {opts.workers}: must be >= 1")
+    if opts.attempts < 1:
+        raise RenderError(f"--attempts {opts.attempts}: must be >= 1")
     check_output(out, overwrite=True)
     rig_skeleton(config.rig)  # a malformed .pmx/.pmd fails here, before Blender starts
     for motion in config.motions or []:
@@ -151,14 +155,10 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
     report(estimate.summarize_plan(plan, config.size, end - start, already).format())
     bar = _progress(end - start, already, opts.progress)
     bar = estimate.TimedProgress(bar, estimate.FirstFrames(end - start - already, _above_bar if opts.report else report))
+    # Even one worker is a subprocess: the run survives its Blender crashing (docs/reliability.md).
+    sessions.close()
     try:
-        if opts.workers == 1:
-            if plan.several:
-                sessions.selections = selections(config, plan)
-            render_chunks(sessions, plan, header, run_dir, chunks, on_row=lambda: bar.update(1))
-        else:
-            sessions.close()
-            run_workers(run_dir, chunks, opts.workers, bar)
+        run_workers(run_dir, chunks, opts.workers, bar, opts.attempts)
     finally:
         bar.close()
         sessions.close()
@@ -181,9 +181,12 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _above_bar(msg: str) -> None:
+    import sys
+
     from tqdm import tqdm
 
     tqdm.write(msg)
+    sys.stdout.flush()  # in order with what follows on stderr (a warning, the error line)
 
 
 def _progress(total: int, initial: int, enabled: bool):

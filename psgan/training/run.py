@@ -58,7 +58,8 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         if not resume and latest.exists():
             raise PsganError(f"{out}: holds a run already; continue it with --resume or choose another --out")
         if resume and not latest.exists():
-            log.warning("%s: no checkpoint yet; starting the run from the beginning", out)
+            log.warning("%s: nothing to resume (no checkpoints/latest.pt); starting a new run in this folder "
+                        "(check -o if you meant another run)", out)
             resume = False
         state = None
         if resume:

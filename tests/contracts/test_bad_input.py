@@ -56,11 +56,12 @@ class Inputs:
             mutate(f)
         return path
 
-    def corrupt_chunk(self, name: str = "bad.h5") -> Path:
-        """A dataset whose first compressed image chunk of /images/16 is overwritten with junk."""
+    def corrupt_chunk(self, name: str = "bad.h5", dataset: str = "images/16") -> Path:
+        """A dataset whose first compressed chunk of ``dataset`` (a pyramid level, the masks) is overwritten with junk."""
         path = self.rendered(name)
         with h5py.File(path, "r") as f:
-            offset, size = f["images/16"].id.get_chunk_info(0).byte_offset, f["images/16"].id.get_chunk_info(0).size
+            info = f[dataset].id.get_chunk_info(0)
+            offset, size = info.byte_offset, info.size
         with open(path, "r+b") as fh:
             fh.seek(offset)
             fh.write(b"\xde\xad\xbe\xef" * (size // 4))
@@ -201,6 +202,13 @@ FILE_FAULTS = [
     ("costume-minus-3", lambda i: i.broken(_poke("meta/costume", 2, -3)), "/meta/costume", "meta"),
     ("clip-too-big", lambda i: i.broken(_poke("meta/clip", 0, 9)), "/meta/clip", "meta"),
     ("corrupt-chunk", lambda i: i.corrupt_chunk(), "/images/16", "deep"),
+    # A level or the masks no other command reads: validate names it.
+    ("corrupt-chunk-level-8", lambda i: i.corrupt_chunk(dataset="images/8"), "/images/8", "validate"),
+    ("corrupt-chunk-level-4", lambda i: i.corrupt_chunk(dataset="images/4"), "/images/4", "validate"),
+    ("corrupt-chunk-masks", lambda i: i.corrupt_chunk(dataset="masks/16"), "/masks/16", "validate"),
+    ("xy-strings", lambda i: i.broken(_replace("pose/xy", np.full((6, 20, 2), b"ab", "S2"))), "/pose/xy", "all"),
+    ("visibility-strings", lambda i: i.broken(_replace("pose/visibility", np.full((6, 20), b"2", "S1"))),
+     "/pose/visibility", "all"),
     ("config-not-json", lambda i: i.broken(_set("config", "{not json")), "config", "validate"),
     ("config-list", lambda i: i.broken(_set("config", "[1, 2]")), "config", "validate"),
     ("config-nan", lambda i: i.broken(_set("config", '{"a": NaN}')), "config", "validate"),
@@ -504,6 +512,7 @@ for bid, content in [
     ("1e400", _PERSON([1] * 53 + ["X"]).replace('"X"', "1e400")),
     ("deep-nesting", "[" * 100000 + "]" * 100000), ("deep-object", '{"a":' * 5000 + "1" + "}" * 5000),
     ("huge-int", _PERSON([1] * 53 + ["X"]).replace('"X"', "9" * 5000)),
+    ("400-digit-int", _PERSON([1] * 53 + ["X"]).replace('"X"', "9" * 400)),
     ("not-utf8", b"\xff\xfe{\x00"), ("no-people", '{"version": 1.3}'), ("people-string", '{"people": "x"}'),
     ("wrong-count", _PERSON([1] * 10)), ("string-value", _PERSON([1] * 53 + ["a"])),
     ("bool-value", _PERSON([1] * 53 + [True])), ("null-value", _PERSON([1] * 53 + [None])),
@@ -554,6 +563,7 @@ for bid, line in [
     ("infinity", f"{_BAD}: {_Y}: {_X[:-4]}Infinity]"), ("short", f"{_BAD}: [1, 2]: {_X}"),
     ("two-fields", f"{_BAD}: {_Y}"), ("text", f"{_BAD}: {_Y[:-3]}abc]: {_X}"),
     ("deep", f"{_BAD}: {'[' * 5000}{']' * 5000}: {_X}"), ("bool", f"{_BAD}: {_Y[:-3]}true]: {_X}"),
+    ("400-digit-int", f"{_BAD}: {_Y[:-3]}{'9' * 400}]: {_X}"),
     ("missing-image", f"fashionWOMENDressesid0000000003_1front.png: {_Y}: {_X}"),
 ]:
     CASES.append(Case(f"import-deepfashion-strict-{bid}", _df([line], "--strict"), "table.csv:3"))
@@ -631,21 +641,24 @@ def test_psgan_reads_datasets_through_the_checked_reader(command, fault, tmp_pat
 def test_malformed_sources_are_skipped_and_counted_without_strict(tmp_path):
     inputs = Inputs(tmp_path)
     bad = {"a": _PERSON([1] * 53 + ["X"]).replace('"X"', "1e400"), "b": "[" * 100000 + "]" * 100000,
-           "c": _PERSON([1] * 53 + ["X"]).replace('"X"', "NaN"), "d": b"\xff\xfe{", "e": '{"people": ['}
+           "c": _PERSON([1] * 53 + ["X"]).replace('"X"', "NaN"), "d": b"\xff\xfe{", "e": '{"people": [',
+           "f": _PERSON([1] * 53 + ["X"]).replace('"X"', "9" * 400)}
     img, kp = inputs.openpose(bad)
     out = inputs.p("o.h5")
     result = CliRunner().invoke(main, ["import-openpose", "--images", img, "--keypoints", kp, "-o", out,
                                        "--workers", "1", "--min-keypoints", "1"])
     assert result.exit_code == 0, result.output
-    assert "imported 1 rows from 6 source entries; skipped 5 (3 bad JSON, 2 NaN value)" in result.output
+    assert "imported 1 rows from 7 source entries; skipped 6 (" in result.output and "Traceback" not in result.output
+    assert "3 bad JSON" in result.output and "3 NaN value" in result.output  # 1e400, NaN and a 400-digit integer
     from datagen.format.validate import validate_dataset
 
     assert validate_dataset(out) == 1
-    table, df = inputs.deepfashion([f"{_BAD}: {_Y[:-3]}1e400]: {_X}", f"{_BAD}: {'[' * 5000}{']' * 5000}: {_X}"])
+    table, df = inputs.deepfashion([f"{_BAD}: {_Y[:-3]}1e400]: {_X}", f"{_BAD}: {'[' * 5000}{']' * 5000}: {_X}",
+                                    f"{_BAD}: {_Y[:-3]}{'9' * 400}]: {_X}"])
     result = CliRunner().invoke(main, ["import-deepfashion", "--csv", table, "--images", df, "-o", inputs.p("d.h5"),
                                        "--workers", "1", "--min-keypoints", "1"])
     assert result.exit_code == 0, result.output
-    assert "imported 1 rows from 3 source entries; skipped 2 (" in result.output
+    assert "imported 1 rows from 4 source entries; skipped 3 (" in result.output and "Traceback" not in result.output
 
 
 def test_export_coco_is_strict_json(tmp_path):

@@ -284,3 +284,19 @@ def test_full_disk_while_checkpointing_is_one_line_and_resumable(files, tmp_path
     r = CliRunner().invoke(main, ["train", str(files["data"]), "-o", str(out), *TRAIN, "--resume"])
     assert r.exit_code == 0, r.output
     assert load_checkpoint(out / "checkpoints" / "latest.pt")["total_img"] == 48 > first
+
+
+@pytest.mark.parametrize("cmd", ["eval", "posenet"])
+def test_writing_into_a_read_only_folder_is_one_line(cmd, files, tmp_path):
+    """Refused before any work, naming the folder; as root too (a read-only mount, not a chmod)."""
+    from helpers.read_only import read_only_folder
+
+    with read_only_folder(tmp_path / "ro") as ro:
+        fill = {**{k: str(v) for k, v in files.items()}, "out": str(ro / "out")}
+        name, args, _, _ = _e("--device", "cpu") if cmd == "eval" else _p("--device", "cpu")
+        argv = [name] + [a.format(**fill) for a in args]
+        r = CliRunner().invoke(main, argv)
+        assert r.exit_code == 1, r.output
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in r.output, r.output
+        assert f"output folder {ro} is not writable" in lines[0]

@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers.cli_checks import one_error_line, snapshot
+from helpers.read_only import read_only_folder
 from helpers.synthetic import REPO, synthetic_rows, write_synthetic
 from datagen.cli import main
 from datagen.format import DatasetHeader, DatasetWriter, open_dataset
@@ -347,10 +348,7 @@ def test_full_disk_writer_keeps_committed_rows_resumable(tmp_path, monkeypatch):
 
 def test_read_only_folder(tmp_path):
     src = write_synthetic(tmp_path / "d.h5")
-    with small_disk(tmp_path / "ro", "1m", ",ro") as disk:
-        if disk is None:  # not root: a folder without write permission is refused the same way
-            disk = tmp_path / "ro"
-            disk.chmod(0o555)
+    with read_only_folder(tmp_path / "ro") as disk:  # a real read-only mount as root, not a chmod root ignores
         for args in (["preview", src, "-o", disk / "s.png"], ["export", src, "--to", "coco", "-o", disk / "e"],
                      ["merge", src, "-o", disk / "m.h5"]):
             one_error_line(run(*args), str(disk), "not writable")

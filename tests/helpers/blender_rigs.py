@@ -8,6 +8,8 @@
   with the rendered image).
 * ``snake``: a non-humanoid chain of bones.
 * ``plain``: the boxman's body in one colour, no costumes, with or without clips.
+* ``partial``: the boxman's body (no costumes) with two clips that key different bones: ``ArmsUp``
+  (both upper arms raised) and ``Bend`` (only the spine): a pose must not depend on the clip before it.
 """
 from __future__ import annotations
 
@@ -194,6 +196,29 @@ def build_plain(path: Path, rgb=(0.9, 0.7, 0.55), clips: bool = True) -> Path:
     _skin(_box_mesh("Body", list(BONES), _material("Skin", rgb)), arm, scene.collection)
     if clips:
         _clips(arm)
+    scene.display.shading.light = "FLAT"
+    scene.display.shading.color_type = "MATERIAL"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    return path
+
+
+def build_partial(path: Path) -> Path:
+    _reset()
+    scene = bpy.context.scene
+    arm = _armature()
+    _skin(_box_mesh("Body", list(BONES), _material("Skin", (0.9, 0.7, 0.55))), arm, scene.collection)
+    _action(arm, "ArmsUp")
+    _reset_pose(arm)
+    for f, up in ((1, 0.6), (9, 1.2)):
+        _key_rotation(arm, "LeftUpperArm", Vector((1, 0, up)), f)
+        _key_rotation(arm, "RightUpperArm", Vector((-1, 0, up)), f)
+    _action(arm, "Bend")
+    _reset_pose(arm)
+    for f, lean in ((1, 0.2), (9, 0.6)):
+        _key_rotation(arm, "Spine", Vector((0, -lean, 1)), f)
+    _reset_pose(arm)
+    for a in bpy.data.actions:
+        a.use_fake_user = True
     scene.display.shading.light = "FLAT"
     scene.display.shading.color_type = "MATERIAL"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))

@@ -104,9 +104,10 @@ def test_background_is_exactly_white_and_mask_marks_the_character(boxman_run):
         images, masks = ds.images()[:], ds.read("masks/64")
     border = np.concatenate([images[:, 0], images[:, -1], images[:, :, 0], images[:, :, -1]], axis=1)
     assert (border == 255).all()
-    assert set(np.unique(masks)) == {0, 255}
+    assert 0 < ((masks > 0) & (masks < 255)).mean() < 0.2  # coverage: partial on the anti-aliased rim (thin limbs at 64 px)
     assert (masks[:, 0] == 0).all() and (masks[:, :, -1] == 0).all()
-    on = masks == 255
+    assert ((masks == 0) <= (images == 255).all(-1)).all()  # not covered at all: exactly white
+    on = masks >= 128  # the binary silhouette at 50% coverage
     assert on.mean() > 0.03
     white = (images == 255).all(-1)
     assert not (white & on).any()  # the boxman has no white
@@ -351,7 +352,7 @@ def test_resume_with_other_engine_settings_is_refused(rigs, tmp_path, monkeypatc
 
     def broken(*a, **k):
         raise RuntimeError("killed")
-    monkeypatch.setattr(run_mod, "render_chunks", broken)
+    monkeypatch.setattr(run_mod, "run_workers", broken)
     out = tmp_path / "e.h5"
     args = ["--rig", rigs["boxman"], "--frames", "2", "--size", "16", "--costumes", "red", "-o", out]
     with pytest.raises(RuntimeError, match="killed"):
@@ -385,7 +386,7 @@ def test_default_avatar(tmp_path):
     assert config["render"]["look"] == "rig"
     assert all(config["keypoint_bones"][k] == k for k in AVATAR20.names)  # bones named like the keypoints
     border = np.concatenate([images[:, 0], images[:, -1], images[:, :, 0], images[:, :, -1]], axis=1)
-    assert (border == 255).all() and (masks.reshape(len(masks), -1) == 255).mean(1).min() > 0.03
+    assert (border == 255).all() and (masks.reshape(len(masks), -1) >= 128).mean(1).min() > 0.03
     assert (vis == 2).mean() > 0.6  # mostly visible from the front
     if len(costumes) == 2:
         assert not np.array_equal(images[0], images[1])  # costumes look different
@@ -424,9 +425,9 @@ def test_default_antialiasing_is_close_to_workbench_32_samples(boxman_run, rigs,
     # At 64x64 the box-man's limbs are 1-2 px wide, so 2 samples are much further from 32 than at
     # 1024 (38.5 dB here; 48 dB on the avatar at 1024, docs/benchmarks.md), yet far closer than none.
     assert psnr(img, ref_img) > 37 and psnr(img, ref_img) > psnr(off_img, ref_img) + 4
-    # The masks (alpha >= 1/2) differ only on the anti-aliased rim, where coverage is near 1/2 (they are
-    # identical where the samples are: test_one_sample_is_the_same_as_workbench_without_antialiasing).
-    m, m_ref = new["masks/64"] == 255, old["masks/64"] == 255
+    # The silhouettes (coverage >= 1/2) differ only on the anti-aliased rim, where coverage is near 1/2 (they
+    # are identical where the samples are: test_one_sample_is_the_same_as_workbench_without_antialiasing).
+    m, m_ref = new["masks/64"] >= 128, old["masks/64"] >= 128
     rim = (img != 255).any(-1) & (img != ref_img).any(-1)
     assert not ((m != m_ref) & ~rim).any() and (m & m_ref).sum() / (m | m_ref).sum() > 0.85
 

@@ -107,8 +107,8 @@ class FrameRenderer:
 
     def __init__(self, scene: bpy.types.Scene) -> None:
         base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-        self._dir = Path(tempfile.mkdtemp(prefix="datagen-", dir=base))
-        self.path = self._dir / "frame.tga"
+        self.folder = Path(tempfile.mkdtemp(prefix=f"datagen-{os.getpid()}-", dir=base))
+        self.path = self.folder / "frame.tga"
         self.scene = scene
         scene.render.filepath = str(self.path)
         scene.render.use_file_extension = False
@@ -136,7 +136,7 @@ class FrameRenderer:
     def close(self) -> None:
         self.path.unlink(missing_ok=True)
         try:
-            self._dir.rmdir()
+            self.folder.rmdir()
         except OSError:
             pass
 

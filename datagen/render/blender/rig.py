@@ -270,6 +270,21 @@ def assign_clip(rig: Rig, clip: Clip) -> None:
             ad.action_influence = 1.0
 
 
+def reset_pose(armature: bpy.types.Object) -> None:
+    """Every pose bone at rest (identity location, rotation and scale, in every rotation mode).
+
+    An Action sets only the channels it keys; the others keep whatever was evaluated last. Resetting
+    before a clip is played makes a pose a function of (clip, frame) alone: the same in the plan, in
+    every worker and after ``--resume``, whichever clip ran before.
+    """
+    for pb in armature.pose.bones:
+        pb.location = (0.0, 0.0, 0.0)
+        pb.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+        pb.rotation_euler = (0.0, 0.0, 0.0)
+        pb.rotation_axis_angle = (0.0, 0.0, 1.0, 0.0)
+        pb.scale = (1.0, 1.0, 1.0)
+
+
 def set_time(scene: bpy.types.Scene, frame: float) -> None:
     """Go to a (fractional) frame and evaluate the scene there."""
     whole = math.floor(frame)

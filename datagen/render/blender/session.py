@@ -140,6 +140,7 @@ class BlenderSession:
     def go_to(self, clip: int, frame: float) -> None:
         """Evaluate clip ``clip`` at absolute frame ``frame`` (per-clip work only when it changes)."""
         if clip != self._clip:
+            rigmod.reset_pose(self.rig.armature)  # bones the clip does not key: at rest, not the last clip's
             rigmod.assign_clip(self.rig, self.clips[clip])
             self._clip, self._frame = clip, None
         if frame != self._frame:

@@ -154,7 +154,7 @@ def test_resume_before_first_checkpoint_starts_from_the_beginning(tiny, tmp_path
     out.mkdir()
     with caplog.at_level("WARNING", logger="psgan"):
         train(_cfg(tiny, out, max_res=4), resume=True, progress=False)
-    assert "no checkpoint yet; starting the run from the beginning" in caplog.text
+    assert f"{out}: nothing to resume (no checkpoints/latest.pt); starting a new run in this folder" in caplog.text
     assert load_checkpoint(out / "checkpoints" / "latest.pt")["total_img"] == 16
 
 
