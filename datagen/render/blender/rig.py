@@ -20,6 +20,8 @@ import bpy
 from bpy_extras import anim_utils
 
 from datagen.pose.bone_mapping import VRM_EYES, RigError, read_gltf_json, vrm_humanoid
+from datagen.render.blender import vrm
+from datagen.render.vrm import vrm_version
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class Rig:
     humanoid: dict[str, str]  # keypoint -> bone, from a VRM humanoid table
     costumes: list[Costume]
     clips: list[Clip]
+    warnings: list[str] = field(default_factory=list)  # one line each (e.g. a VRM texture that cannot be read)
+    toon: bool = False  # brings its own toon materials and outline (a VRM)
 
     @property
     def bone_names(self) -> list[str]:
@@ -82,6 +86,7 @@ def load_rig(path: Path) -> Rig:
     # Never trust a rig file: no registered text blocks, no Python drivers.
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
     humanoid: dict[str, str] = {}
+    gltf: dict | None = None
     try:
         if suffix == ".blend":
             bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False, use_scripts=False)
@@ -101,8 +106,10 @@ def load_rig(path: Path) -> Rig:
         raise RigError(f"{path}: cannot load rig ({msg})") from None
     scene = bpy.context.scene
     armature = _find_armature(scene, path)
+    toon = gltf is not None and vrm_version(gltf) is not None
+    warnings = vrm.dress(path, scene, armature, gltf) if toon else []
     return Rig(path=path, scene=scene, armature=armature, from_blend=suffix == ".blend", humanoid=humanoid,
-               costumes=_costumes(scene), clips=find_clips(armature))
+               costumes=_costumes(scene), clips=find_clips(armature), warnings=warnings, toon=toon)
 
 
 def _find_armature(scene: bpy.types.Scene, path: Path) -> bpy.types.Object:

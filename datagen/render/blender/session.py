@@ -100,7 +100,8 @@ class BlenderSession:
     # -- set-up --------------------------------------------------------------------------------
 
     def configure(self, engine: str, size: int, samples: int | None, lens_mm: float) -> dict:
-        settings = capture.configure_render(self.scene, engine, size, samples, keep_look=self.rig.from_blend)
+        settings = capture.configure_render(self.scene, engine, size, samples, keep_look=self.rig.from_blend,
+                                            toon=self.rig.toon)
         self.camera = capture.make_camera(self.scene, lens_mm)
         self.renderer = capture.FrameRenderer(self.scene)
         jitter = get_engine(engine).jitter
