@@ -137,6 +137,7 @@ def dry_run(session, plan: Plan, size: int, rows: int, report: Callable[[str], N
     from datagen.render.rows import render_job
 
     summary = summarize_plan(plan, size, rows)
+    summary.warnings[:0] = session.rig.warnings
     report(summary.format())
     times = []
     for job in sample_jobs:
