@@ -28,12 +28,10 @@ MIN_VERTICES = 20
 
 
 def head_frame(side: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
-    """(3, 3) rows (side, up, fwd): the character's left, up, and front (side x up, so -Y for a
-    character facing -Y with its left at +X)."""
-    s = np.asarray(side, float)
-    u = np.asarray(up, float) - s * (np.asarray(up, float) @ s) / (s @ s)
-    u /= np.linalg.norm(u)
-    s = s - u * (s @ u)
+    """(3, 3) rows (side, up, fwd): the character's left (levelled), up, and front (side x up, so -Y for
+    a character facing -Y with its left at +X)."""
+    u = np.asarray(up, float) / np.linalg.norm(up)
+    s = np.asarray(side, float) - u * (np.asarray(side, float) @ u)  # level: the vertical stays vertical
     s /= np.linalg.norm(s)
     return np.stack([s, u, np.cross(s, u)])
 

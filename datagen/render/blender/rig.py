@@ -96,13 +96,13 @@ def load_rig(path: Path) -> Rig:
             if suffix == ".fbx":
                 bpy.ops.import_scene.fbx(filepath=str(path))
             else:
+                gltf = read_gltf_json(path)  # a truncated or garbage file is named before the importer runs
                 # Point bones at their children, so a bone's tail is the next joint (the Hand and
                 # Toes fallbacks use tails; glTF itself has no tails).
                 bpy.ops.import_scene.gltf(filepath=str(path), bone_heuristic="TEMPERANCE")
-                gltf = read_gltf_json(path)
                 humanoid = {**vrm_humanoid(gltf), **vrm_humanoid(gltf, VRM_EYES)}
     except RuntimeError as e:
-        msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        msg = str(e).strip().splitlines()[-1].removeprefix("Error: ") if str(e).strip() else type(e).__name__
         raise RigError(f"{path}: cannot load rig ({msg})") from None
     scene = bpy.context.scene
     armature = _find_armature(scene, path)
