@@ -98,27 +98,28 @@ def _mesh(bones: dict, head: float):
     return np.array(pos), np.array(uv), np.array(joint), tris
 
 
-def _mtoon0(name: str, textured: bool) -> dict:
-    color = [1, 1, 1, 1] if textured else [*CLOTH_RGB, 1]
+def _mtoon0(name: str, textured: bool, outline: float, colours: dict) -> dict:
+    color = [1, 1, 1, 1] if textured else [*colours["cloth"], 1]
     return {"name": name, "shader": "VRM/MToon", "renderQueue": 2000,
-            "floatProperties": {"_ShadeShift": -0.1, "_ShadeToony": 0.9, "_OutlineWidth": OUTLINE_WIDTH_M * 100,
+            "floatProperties": {"_ShadeShift": -0.1, "_ShadeToony": 0.9, "_OutlineWidth": outline * 100,
                                 "_OutlineWidthMode": 1, "_CullMode": 2},
-            "vectorProperties": {"_Color": color, "_ShadeColor": [*SHADE[name], 1], "_OutlineColor": [*OUTLINE_RGB, 1]},
+            "vectorProperties": {"_Color": color, "_ShadeColor": [*colours["shade"][name], 1],
+                                 "_OutlineColor": [*colours["outline"], 1]},
             "textureProperties": {"_MainTex": 0, "_ShadeTexture": 0} if textured else {},
             "keywordMap": {}, "tagMap": {"RenderType": "Opaque"}}
 
 
-def _mtoon1(name: str, textured: bool) -> dict:
-    out = {"specVersion": "1.0", "shadeColorFactor": list(SHADE[name]), "shadingToonyFactor": 0.9,
-           "shadingShiftFactor": -0.1, "outlineWidthMode": "worldCoordinates", "outlineWidthFactor": OUTLINE_WIDTH_M,
-           "outlineColorFactor": list(OUTLINE_RGB), "outlineLightingMixFactor": 0.0}
+def _mtoon1(name: str, textured: bool, outline: float, colours: dict) -> dict:
+    out = {"specVersion": "1.0", "shadeColorFactor": list(colours["shade"][name]), "shadingToonyFactor": 0.9,
+           "shadingShiftFactor": -0.1, "outlineWidthMode": "worldCoordinates", "outlineWidthFactor": outline,
+           "outlineColorFactor": list(colours["outline"]), "outlineLightingMixFactor": 0.0}
     if textured:
         out["shadeMultiplyTexture"] = {"index": 0}
     return out
 
 
 def write_vrm(path: Path, version: str = "0", head: float = 1.0, texture: bytes | None = None,
-              texture_uri: str | None = None) -> Path:
+              texture_uri: str | None = None, outline: float = OUTLINE_WIDTH_M, grey: bool = False) -> Path:
     """Write a VRM ``version`` "0" (0.x) or "1" (1.0) box character to ``path``.
 
     texture: the base texture's bytes in the file (default an orange PNG; other bytes: an unreadable
@@ -126,6 +127,9 @@ def write_vrm(path: Path, version: str = "0", head: float = 1.0, texture: bytes 
     """
     bones = _bones(head)
     order = list(bones)
+    colours = ({"texture": (128, 128, 128), "cloth": (0.5, 0.5, 0.5), "shade": {"Skin": (0.3,) * 3, "Cloth": (0.3,) * 3},
+                "outline": (0.2, 0.2, 0.2)} if grey else
+               {"texture": TEXTURE_RGB, "cloth": CLOTH_RGB, "shade": SHADE, "outline": OUTLINE_RGB})
     pos, uv, joint, tris = _mesh(bones, head)
     blob = bytearray()
     views, accessors = [], []
@@ -180,7 +184,7 @@ def write_vrm(path: Path, version: str = "0", head: float = 1.0, texture: bytes 
     if texture_uri is not None:
         images = [{"name": "SkinTexture", "uri": texture_uri}]
     else:
-        tex = png(np.broadcast_to(np.array(TEXTURE_RGB, np.uint8), (8, 8, 3))) if texture is None else texture
+        tex = png(np.broadcast_to(np.array(colours["texture"], np.uint8), (8, 8, 3))) if texture is None else texture
         while len(blob) % 4:
             blob.append(0)
         views.append({"buffer": 0, "byteOffset": len(blob), "byteLength": len(tex)})
@@ -189,12 +193,12 @@ def write_vrm(path: Path, version: str = "0", head: float = 1.0, texture: bytes 
     materials = []
     for name in tris:
         textured = name == "Skin"
-        pbr = {"baseColorFactor": [1, 1, 1, 1] if textured else [*CLOTH_RGB, 1], "metallicFactor": 0.0}
+        pbr = {"baseColorFactor": [1, 1, 1, 1] if textured else [*colours["cloth"], 1], "metallicFactor": 0.0}
         if textured:
             pbr["baseColorTexture"] = {"index": 0}
         mat = {"name": name, "pbrMetallicRoughness": pbr, "extensions": {"KHR_materials_unlit": {}}}
         if version == "1":
-            mat["extensions"]["VRMC_materials_mtoon"] = _mtoon1(name, textured)
+            mat["extensions"]["VRMC_materials_mtoon"] = _mtoon1(name, textured, outline, colours)
         materials.append(mat)
     humanoid = [(VRM_NAMES[b], order.index(b)) for b in order]
     meta = {"title": "box character", "author": "datagen tests"}
@@ -206,7 +210,7 @@ def write_vrm(path: Path, version: str = "0", head: float = 1.0, texture: bytes 
     else:
         ext = {"VRM": {"specVersion": "0.0", "meta": meta,
                        "humanoid": {"humanBones": [{"bone": k, "node": i, "useDefaultValues": True} for k, i in humanoid]},
-                       "materialProperties": [_mtoon0(n, n == "Skin") for n in tris]}}
+                       "materialProperties": [_mtoon0(n, n == "Skin", outline, colours) for n in tris]}}
         used = ["KHR_materials_unlit", "VRM"]
     while len(blob) % 4:
         blob.append(0)

@@ -26,8 +26,9 @@ from datagen.render.vrm import ToonLook, facing_turn, toon_looks
 
 OUTLINE_GROUP = "datagen_outline"
 OUTLINE_MODIFIER = "datagen_outline"
-# The toon key light in camera space (x right, y up, z towards the viewer): upper left, in front.
-KEY_LIGHT = tuple((np.array([-0.4, 0.5, 0.75]) / np.linalg.norm([-0.4, 0.5, 0.75])).tolist())
+# The toon key light in the shader's camera space (x right, y up, z forward into the scene): from the
+# upper left, in front of the character.
+KEY_LIGHT = tuple((np.array([-0.4, 0.5, -0.75]) / np.linalg.norm([-0.4, 0.5, -0.75])).tolist())
 
 
 def dress(path: Path, scene: bpy.types.Scene, armature: bpy.types.Object, gltf: dict) -> list[str]:
@@ -132,13 +133,10 @@ def _toon_material(mat: bpy.types.Material, look: ToonLook, image: bpy.types.Ima
     ramp.clamp = True
     link(dot.outputs["Value"], ramp.inputs["Value"])
     ramp.inputs["From Min"].default_value, ramp.inputs["From Max"].default_value = look.ramp
-    mix = new("ShaderNodeMix")
-    mix.data_type = "RGBA"
-    link(ramp.outputs["Result"], mix.inputs["Factor"])
-    link(shade, mix.inputs["A"])
-    link(lit, mix.inputs["B"])
+    mix = _mix(nt, "MIX", shade, lit)
+    link(ramp.outputs["Result"], mix.node.inputs["Factor"])
     emit = new("ShaderNodeEmission")
-    link(mix.outputs["Result"], emit.inputs["Color"])
+    link(mix, emit.inputs["Color"])
     surface = emit.outputs[0]
     if look.alpha_mode in ("MASK", "BLEND") and alpha is not None:
         cut = new("ShaderNodeMath")
@@ -155,12 +153,19 @@ def _toon_material(mat: bpy.types.Material, look: ToonLook, image: bpy.types.Ima
 
 
 def _multiply(nt: bpy.types.NodeTree, a, b):
+    return _mix(nt, "MULTIPLY", a, b)
+
+
+def _mix(nt: bpy.types.NodeTree, blend: str, a, b):
+    """A colour Mix node blending sockets a and b (factor 1); its colour output. (The node has one A, B and
+    Result socket per data type under the same name: the colour ones are picked by identifier.)"""
     m = nt.nodes.new("ShaderNodeMix")
-    m.data_type, m.blend_type = "RGBA", "MULTIPLY"
+    m.data_type, m.blend_type = "RGBA", blend
     m.inputs["Factor"].default_value = 1.0
-    nt.links.new(a, m.inputs["A"])
-    nt.links.new(b, m.inputs["B"])
-    return m.outputs["Result"]
+    by_id = {s.identifier: s for s in m.inputs}
+    nt.links.new(a, by_id["A_Color"])
+    nt.links.new(b, by_id["B_Color"])
+    return next(s for s in m.outputs if s.identifier == "Result_Color")
 
 
 def _height(meshes: list[bpy.types.Object]) -> float:
