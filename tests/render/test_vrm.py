@@ -63,7 +63,9 @@ def chroma(images: np.ndarray, masks: np.ndarray) -> float:
 
 @pytest.mark.parametrize("version", ["0", "1"])
 def test_both_versions_face_the_camera_at_azimuth_0_with_face_points_on_the_head(vrms, version, tmp_path):
-    out = render("--rig", vrms[version], "--keypoints", "coco18", "--frames", "2", "--size", "64",
+    """The camera is placed in front of the rest pose and a retargeted motion faces -Y (Blender's front):
+    a VRM 0.x left as imported (facing +Y) would be seen from behind."""
+    out = render("--rig", vrms[version], "--motion", BVH, "--keypoints", "coco18", "--frames", "2", "--size", "64",
                  "--azimuth", "0", "-o", tmp_path / "c.h5")
     with open_dataset(out) as ds:
         xy, vis, bones = ds.xy, ds.visibility, ds.config["keypoint_bones"]

@@ -181,8 +181,7 @@ def _height(meshes: list[bpy.types.Object]) -> float:
 
 def _outline_material(look: ToonLook) -> bpy.types.Material:
     name = f"{look.material} (outline)"
-    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
-    mat.use_nodes = True
+    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)  # Blender 5: always with nodes
     nt = mat.node_tree
     nt.nodes.clear()
     emit = nt.nodes.new("ShaderNodeEmission")
