@@ -64,17 +64,17 @@ def bare(rig: Path, keymap: dict | None, frames: int, size: int) -> tuple[float,
     """(seconds for ``frames`` renders of the loaded session, triangles drawn per frame)."""
     import numpy as np
 
+    from datagen.render.blender import capture
     from datagen.render.blender.session import BlenderSession, quiet_fds
-    from datagen.render.projection import look_at
+    from datagen.render.projection import camera_from_fit, view_rotation
 
     s = BlenderSession(rig, keymap=keymap, motions=[str(BVH)])
     s.configure("workbench", size, 1, 50.0)
     s.switcher.show(s.costumes[0])
     pose = s.rest_keypoints()
     centre = np.nanmean(pose, axis=0)
-    from datagen.render.blender import capture
-
-    capture.place_camera(s.camera, look_at(centre + np.array([0.0, -4.0, 0.0]), centre), 0.1, 100.0)
+    rot = view_rotation(np.array([0.0, -1.0, 0.0]), 0.0, 5.0)
+    capture.place_camera(s.camera, camera_from_fit(rot, rot @ centre, 4.0), 0.1, 100.0)
     dg = s.depsgraph
     tris = sum(len(o.evaluated_get(dg).data.loop_triangles) for o in s.framing_objects())
     clip = s.clips[0]

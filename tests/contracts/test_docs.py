@@ -8,7 +8,7 @@ absent), and a render of the default avatar without ``--costumes`` renders two o
 size options, ``psgan posenet train`` ``--res 16 --steps 2``, ``psgan eval`` a few poses and images.
 
 The user's own files the docs name are stand-ins made from the shared assets (../shared/assets/):
-``robot.glb`` (the glTF robot), ``walk.bvh`` (the CMU BVH clip), ``photos/`` + ``json/`` (the real
+``robot.glb`` (the glTF robot), ``character.vrm`` (the Godette VRM), ``walk.bvh`` (the CMU BVH clip), ``photos/`` + ``json/`` (the real
 OpenPose files with generated photos of their sizes), ``video_json/`` (the OpenPose frames of one video),
 ``coco18.h5`` with ``runs/anim`` and its cached detector (the animation walk-through's coco18 data), the DeepFashion table and its ``In-shop/`` images,
 ``data.h5`` (a tiny render of the default avatar), ``part*.h5`` / ``part-*.h5`` (a complete set of shard
@@ -106,6 +106,7 @@ def inputs(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("doc-inputs")
     (d / "robot.glb").symlink_to(SHARED_ASSETS / "rigs" / "RobotExpressive.glb")
     (d / "walk.bvh").symlink_to(SHARED_ASSETS / "motion" / "131_01.bvh")
+    (d / "character.vrm").symlink_to(SHARED_ASSETS / "rigs" / "Godette_vrm_v4.vrm")
     (d / "json").mkdir()
     (d / "photos").mkdir()
     for f in OPENPOSE.glob("*/*_keypoints.json"):
