@@ -8,8 +8,9 @@ with the CMU clip as motion, at ``--size``, in this process, rounds alternating 
 shared:
   * pipeline: ``run_render`` as ``datagen render`` runs it (default engine: workbench, 2 jittered renders);
   * bare: the same session's frames with nothing but ``go_to`` + one render (anti-aliasing off), the floor.
-The per-frame cost is the marginal cost, (T(n2) - T(n1)) / (n2 - n1) (loading does not count); the
-minimum over rounds is kept.
+The per-frame cost is the marginal cost, (T(n2) - T(n1)) / (n2 - n1) (loading does not count), in wall
+seconds and in CPU seconds of this process and its threads (Mesa's renderer threads included; steadier
+than wall time on a shared machine); the minimum over rounds is kept.
 
 Usage:  .venv/bin/python tests/bench/bench_vrm.py [--vrm FILE] [--size 512] [--n1 4 --n2 12] [--rounds 2]
 """
@@ -51,17 +52,27 @@ def plain_gltf(vrm: Path, out: Path) -> tuple[Path, dict]:
     return out, keymap
 
 
-def pipeline(rig: Path, keymap: dict | None, frames: int, size: int, out: Path) -> float:
+def clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def since(t0: tuple[float, float]) -> tuple[float, float]:
+    t1 = clock()
+    return t1[0] - t0[0], t1[1] - t0[1]
+
+
+def pipeline(rig: Path, keymap: dict | None, frames: int, size: int, out: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of one ``datagen render`` run."""
     out.unlink(missing_ok=True)
     config = RenderConfig(rig=str(rig), rig_sha256=file_sha256(rig), frames=frames, size=size, keymap=keymap,
                           motions=[str(BVH)], motions_sha256=[file_sha256(BVH)])
-    t = time.perf_counter()
+    t0 = clock()
     run_render(config, RunOptions(out=out, progress=False))
-    return time.perf_counter() - t
+    return since(t0)
 
 
-def bare(rig: Path, keymap: dict | None, frames: int, size: int) -> tuple[float, int]:
-    """(seconds for ``frames`` renders of the loaded session, triangles drawn per frame)."""
+def bare(rig: Path, keymap: dict | None, frames: int, size: int) -> tuple[tuple[float, float], int]:
+    """((wall s, CPU s) of ``frames`` renders of the loaded session, triangles drawn per frame)."""
     import numpy as np
 
     from datagen.render.blender import capture
@@ -78,12 +89,12 @@ def bare(rig: Path, keymap: dict | None, frames: int, size: int) -> tuple[float,
     dg = s.depsgraph
     tris = sum(len(o.evaluated_get(dg).data.loop_triangles) for o in s.framing_objects())
     clip = s.clips[0]
-    t = time.perf_counter()
+    t0 = clock()
     for i in range(frames):
         s.go_to(0, clip.start + (clip.end - clip.start) * i / max(1, frames))
         with quiet_fds():
             s.renderer.render()
-    dt = time.perf_counter() - t
+    dt = since(t0)
     s.close()
     return dt, tris
 
@@ -101,24 +112,27 @@ def main() -> None:
     rigs = {"vrm": (args.vrm, None), "gltf": (glb, keymap)}
     print(f"{platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"load at start: {os.getloadavg()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}", flush=True)
-    per = {f"{k} {w}": [] for k in rigs for w in ("pipeline", "bare")}
+    per = {f"{k} {w} {c}": [] for k in rigs for w in ("pipeline", "bare") for c in ("wall", "cpu")}
     tris = {}
+    marginal = lambda t: [(t[args.n2][i] - t[args.n1][i]) / (args.n2 - args.n1) for i in (0, 1)]  # noqa: E731
     for _ in range(args.rounds):
         for name, (rig, km) in rigs.items():
-            t = {n: pipeline(rig, km, n, args.size, tmp / f"{name}-{n}.h5") for n in (args.n1, args.n2)}
-            per[f"{name} pipeline"].append((t[args.n2] - t[args.n1]) / (args.n2 - args.n1))
-            b = {n: bare(rig, km, n, args.size) for n in (args.n1, args.n2)}
-            per[f"{name} bare"].append((b[args.n2][0] - b[args.n1][0]) / (args.n2 - args.n1))
-            tris[name] = b[args.n2][1]
-            print(f"  {name}: pipeline {per[f'{name} pipeline'][-1]:.3f} s/frame, bare {per[f'{name} bare'][-1]:.3f} "
-                  f"s/frame, {tris[name]} triangles drawn", flush=True)
+            p = marginal({n: pipeline(rig, km, n, args.size, tmp / f"{name}-{n}.h5") for n in (args.n1, args.n2)})
+            runs = {n: bare(rig, km, n, args.size) for n in (args.n1, args.n2)}
+            b = marginal({n: r[0] for n, r in runs.items()})
+            tris[name] = runs[args.n2][1]
+            for what, (wall, cpu) in (("pipeline", p), ("bare", b)):
+                per[f"{name} {what} wall"].append(wall)
+                per[f"{name} {what} cpu"].append(cpu)
+            print(f"  {name}: pipeline {p[0]:.3f} s/frame ({p[1]:.3f} CPU s), bare {b[0]:.3f} s/frame ({b[1]:.3f} CPU s), "
+                  f"{tris[name]} triangles drawn", flush=True)
     best = {k: min(v) for k, v in per.items()}
     result = {"size": args.size, "n1": args.n1, "n2": args.n2, "rounds": args.rounds, "triangles": tris,
-              "seconds_per_frame": best,
-              "vrm_over_gltf_pipeline": best["vrm pipeline"] / best["gltf pipeline"],
-              "vrm_over_gltf_bare": best["vrm bare"] / best["gltf bare"],
-              "vrm_pipeline_over_gltf_bare": best["vrm pipeline"] / best["gltf bare"],
-              "load_at_end": os.getloadavg()}
+              "seconds_per_frame": best, "load_at_end": os.getloadavg()}
+    for c in ("wall", "cpu"):
+        result[f"vrm_over_gltf_pipeline_{c}"] = best[f"vrm pipeline {c}"] / best[f"gltf pipeline {c}"]
+        result[f"vrm_over_gltf_bare_{c}"] = best[f"vrm bare {c}"] / best[f"gltf bare {c}"]
+        result[f"vrm_pipeline_over_gltf_bare_{c}"] = best[f"vrm pipeline {c}"] / best[f"gltf bare {c}"]
     print(json.dumps(result, indent=1))
 
 

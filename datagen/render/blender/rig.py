@@ -107,7 +107,7 @@ def load_rig(path: Path) -> Rig:
     scene = bpy.context.scene
     armature = _find_armature(scene, path)
     toon = gltf is not None and vrm_version(gltf) is not None
-    warnings = vrm.dress(path, scene, armature, gltf) if toon else []
+    warnings = vrm.dress(path, scene, gltf) if toon else []
     return Rig(path=path, scene=scene, armature=armature, from_blend=suffix == ".blend", humanoid=humanoid,
                costumes=_costumes(scene), clips=find_clips(armature), warnings=warnings, toon=toon)
 

@@ -31,7 +31,7 @@ OUTLINE_MODIFIER = "datagen_outline"
 KEY_LIGHT = tuple((np.array([-0.4, 0.5, -0.75]) / np.linalg.norm([-0.4, 0.5, -0.75])).tolist())
 
 
-def dress(path: Path, scene: bpy.types.Scene, armature: bpy.types.Object, gltf: dict) -> list[str]:
+def dress(path: Path, scene: bpy.types.Scene, gltf: dict) -> list[str]:
     """Face the character to -Y and give it its toon look; return the warnings (one line each)."""
     turn = facing_turn(gltf)
     if turn:
@@ -70,20 +70,15 @@ def _base_image(mat: bpy.types.Material) -> bpy.types.Image | None:
 
 
 def _readable(image: bpy.types.Image | None) -> bool:
+    """Whether the image's file or packed bytes decode (reading a pixel makes Blender load it)."""
     if image is None:
         return False
     try:
-        return image.size[0] > 0 and image.size[1] > 0 and image.has_data or _load(image)
-    except RuntimeError:
-        return False
-
-
-def _load(image: bpy.types.Image) -> bool:
-    try:
-        image.pixels[0]  # decodes the image
+        if not image.has_data:
+            image.pixels[0]
+        return bool(image.has_data and image.size[0] > 0 and image.size[1] > 0)
     except (RuntimeError, IndexError):
         return False
-    return image.size[0] > 0 and image.has_data
 
 
 def _uv_of(mat: bpy.types.Material, image: bpy.types.Image):
