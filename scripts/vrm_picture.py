@@ -1,5 +1,5 @@
 """The picture of docs/rigs.md, "Your own characters": the Godette VRM in its own colours, 4 poses of the CMU
-walk at 256 x 256 with their coco18 keypoints (a contact sheet of 160-pixel tiles).
+walk at 256 x 256 and two of them beside their coco18 keypoints (a contact sheet of 200-pixel tiles).
 
 Usage:  python scripts/vrm_picture.py docs/vrm_godette.png [--vrm FILE] [--bvh FILE]
 """
@@ -27,7 +27,7 @@ def picture(out: Path, vrm: Path, bvh: Path) -> None:
         data = Path(tmp) / "vrm.h5"
         run("render", "--quiet", "--rig", vrm, "--motion", bvh, "--keypoints", "coco18", "--frames", 4, "--size", 256,
             "-o", data)
-        run("preview", data, "-o", out, "--n", 4, "--size", 160, "--cols", 4, "--overlay")
+        run("preview", data, "-o", out, "--n", 2, "--size", 200, "--cols", 2)
 
 
 if __name__ == "__main__":
