@@ -45,7 +45,8 @@ def _front(p: np.ndarray, u0: float, s0: float, du: float, ds: float) -> float:
     return float(p[:, 2].max())
 
 
-def face_points(vertices: np.ndarray, side: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> dict[str, np.ndarray] | None:
+def face_points(vertices: np.ndarray, side: np.ndarray,
+                up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> dict[str, np.ndarray] | None:
     """nose, left/right eye and ear (same space as ``vertices``, (n, 3) of the head) or None when the
     head has too few vertices to measure; ``side`` points to the character's left."""
     v = np.asarray(vertices, float)

@@ -515,7 +515,8 @@ def test_bad_vrm(case: Case, tmp_path: Path) -> None:
 @pytest.mark.parametrize("texture", ["unreadable", "missing"])
 def test_a_vrm_texture_that_cannot_be_read_is_a_warning_and_the_render_goes_on(texture, tmp_path):
     inputs = Inputs(tmp_path)
-    kw = {"texture": b"\x89PNG\r\n\x1a\nnot really a png"} if texture == "unreadable" else {"texture_uri": "tex/skin.png"}
+    kw = ({"texture": b"\x89PNG\r\n\x1a\nnot really a png"} if texture == "unreadable"
+          else {"texture_uri": "tex/skin.png"})
     rig = inputs.vrm(**kw)
     result = CliRunner().invoke(main, ["render", "--rig", str(rig), "-o", str(tmp_path / "r.h5"), "--frames", "1",
                                        "--size", "16"])
