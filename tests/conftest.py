@@ -8,10 +8,10 @@ import pytest
 
 from helpers.synthetic import write_synthetic
 
-# Test modules that are Blender through and through import bpy (or tests/helpers/blender_rigs.py, which does)
+# Test modules that are Blender through and through import bpy (or tests/helpers/blender_rigs.py or vrm_files.py, which do)
 # at the top. Selecting ``-m "not blender"`` (what the base install, which has no bpy, runs:
 # scripts/check_base_install.sh) must not even import them.
-BLENDER_IMPORTS = {"bpy", "mathutils", "bpy_extras", "helpers.blender_rigs"}
+BLENDER_IMPORTS = {"bpy", "mathutils", "bpy_extras", "helpers.blender_rigs", "helpers.vrm_files"}
 
 
 def imports_blender_at_top(path: Path) -> bool:

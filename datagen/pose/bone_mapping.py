@@ -239,10 +239,16 @@ def read_gltf_json(path: str | Path) -> dict:
     data = path.read_bytes()
     if data[:4] == b"glTF":
         if len(data) < 20:
-            raise RigError(f"{path}: truncated glTF binary")
+            raise RigError(f"{path}: truncated glTF binary ({len(data)} bytes)")
+        total = struct.unpack_from("<I", data, 8)[0]
+        if total != len(data):
+            raise RigError(f"{path}: truncated or padded glTF binary (its header says {total} bytes, the file has "
+                           f"{len(data)})")
         length, ctype = struct.unpack_from("<II", data, 12)
         if ctype != 0x4E4F534A:  # "JSON"
             raise RigError(f"{path}: first glTF chunk is not JSON")
+        if 20 + length > len(data):
+            raise RigError(f"{path}: truncated glTF binary (its JSON chunk runs past the end)")
         raw = data[20:20 + length]
     else:
         raw = data

@@ -10,7 +10,9 @@ Pure Python/numpy: decides sources from names and rest positions; the Blender si
    ``kp_LBigToe``, ``kp_LHeel``, ...) parented to a bone;
 4. for the eyes, a VRM ``leftEye``/``rightEye`` humanoid bone or an eye bone by name (Mixamo's
    ``mixamorig:LeftEye``, ``eye.L``): its head;
-5. a documented fallback: a fixed offset in the frame of the Head bone (face points) or of the Foot
+5. for the face points, the head's own geometry where the Head bone deforms a mesh
+   (:mod:`datagen.pose.face_geometry`);
+6. a documented fallback: a fixed offset in the frame of the Head bone (face points) or of the Foot
    and Toes bones (heels and toes), scaled by the bone's length (:func:`fallback_points`); the dataset
    config names every keypoint that used one.
 
@@ -48,9 +50,10 @@ def empty_name(landmark: str) -> str:
 @dataclass(frozen=True)
 class LandmarkSource:
     """How one keypoint is computed: the mean of bone ends (``joints``: one, or two for a midpoint),
-    an empty (``empty``), or a fallback offset from a bone (``fallback``: the bone)."""
+    an empty (``empty``), a point measured on the mesh a bone deforms (``head_mesh``: the bone), or a
+    fallback offset from a bone (``fallback``: the bone)."""
 
-    kind: str  # "joint", "mid", "empty", "eye_bone", "fallback"
+    kind: str  # "joint", "mid", "empty", "eye_bone", "head_mesh", "fallback"
     joints: tuple[JointSource, ...] = ()
     empty: str | None = None
     fallback: str | None = None
@@ -62,6 +65,8 @@ class LandmarkSource:
             return "midpoint of " + " and ".join(map(str, self.joints))
         if self.kind == "empty":
             return f"empty {self.empty}"
+        if self.kind == "head_mesh":
+            return f"head geometry: the mesh of bone {self.fallback}"
         return f"fallback: offset from bone {self.fallback}"
 
 
@@ -86,18 +91,20 @@ def eye_bones(bones: Sequence[str], humanoid: Mapping[str, str] | None = None) -
 
 
 def plan_landmarks(kps: KeypointSet, body: Mapping[str, JointSource | None], empties: Sequence[str],
-                   eyes: Mapping[str, str], *, rig: str = "rig", allow_fallback: bool = True) -> dict[str, LandmarkSource | None]:
+                   eyes: Mapping[str, str], *, rig: str = "rig", allow_fallback: bool = True,
+                   head_mesh: bool = False) -> dict[str, LandmarkSource | None]:
     """keypoint name -> its source (None: unmapped on purpose by --keymap), or RigError listing every
     keypoint the rig cannot give.
 
     body: avatar20 keypoint -> bone end (a partial :func:`map_bones`); empties: names of the empties
-    parented to the armature's bones; eyes: :func:`eye_bones`.
+    parented to the armature's bones; eyes: :func:`eye_bones`; head_mesh: the Head bone deforms enough
+    of a mesh to measure the face on (:func:`datagen.pose.face_geometry.face_points`).
     """
     empties = set(empties)
     out: dict[str, LandmarkSource | None] = {}
     missing = []
     for name, lm in zip(kps.names, kps.landmarks):
-        src = _source(lm, body, empties, eyes, allow_fallback)
+        src = _source(lm, body, empties, eyes, allow_fallback, head_mesh)
         if src is False:
             missing.append(name)
         else:
@@ -109,7 +116,7 @@ def plan_landmarks(kps: KeypointSet, body: Mapping[str, JointSource | None], emp
     return out
 
 
-def _source(lm: str, body, empties, eyes, allow_fallback):
+def _source(lm: str, body, empties, eyes, allow_fallback, head_mesh=False):
     if lm in BODY_LANDMARKS and BODY_LANDMARKS[lm] in body:
         j = body[BODY_LANDMARKS[lm]]
         return None if j is None else LandmarkSource("joint", (j,))
@@ -124,7 +131,8 @@ def _source(lm: str, body, empties, eyes, allow_fallback):
         bone_kp = FALLBACK_BONE[lm]
         need = [bone_kp] + (["LeftUpperArm", "RightUpperArm"] if lm in FACE else [])
         if all(body.get(k) is not None for k in need):
-            return LandmarkSource("fallback", fallback=body[bone_kp].bone)
+            kind = "head_mesh" if head_mesh and lm in FACE else "fallback"
+            return LandmarkSource(kind, fallback=body[bone_kp].bone)
     return False
 
 

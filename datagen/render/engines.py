@@ -45,6 +45,8 @@ class Engine:
     settings: dict[str, Any] = field(default_factory=dict)  # always applied (determinism, CPU)
     # Applied to rigs that bring no look of their own (glTF, FBX, VRM); a .blend rig keeps its own.
     default_look: dict[str, Any] = field(default_factory=dict)
+    # Applied on top of default_look to rigs that bring their own toon materials and outline hull (VRM).
+    toon_look: dict[str, Any] = field(default_factory=dict)
     # The rig's own sample setting is kept when --samples is not given and the rig has its own look.
     rig_keeps_samples: bool = False
     # Set: --samples N means N jittered renders resolved by the pipeline (samples_path is then unused).
@@ -52,9 +54,14 @@ class Engine:
     description: str = ""
 
 
-_WORKBENCH_LOOK = {"display.shading.light": "STUDIO", "display.shading.color_type": "MATERIAL",
+_WORKBENCH_LOOK = {"display.shading.light": "STUDIO", "display.shading.color_type": "TEXTURE",
                    "display.shading.show_object_outline": True, "display.shading.object_outline_color": (0.0, 0.0, 0.0),
                    "display.shading.show_cavity": False, "display.shading.show_shadows": False}
+
+# Workbench ignores a material's back-face culling: the VRM outline hull (datagen.render.blender.vrm)
+# needs it for the whole scene. The toon matcap is the default avatar's (rigs/avatar/assemble.py).
+_WORKBENCH_TOON = {"display.shading.show_backface_culling": True, "display.shading.light": "MATCAP",
+                   "display.shading.studio_light": "toon_light.exr"}
 
 # Workbench's own anti-aliasing redraws the whole scene once per sample and costs more per sample
 # than a whole anti-aliasing-off render; jittered renders resolved in numpy match its look (PSNR
@@ -62,10 +69,10 @@ _WORKBENCH_LOOK = {"display.shading.light": "STUDIO", "display.shading.color_typ
 # (docs/benchmarks.md#rendering-issue-11).
 ENGINES: dict[str, Engine] = {e.name: e for e in (
     Engine("workbench", "BLENDER_WORKBENCH", 2, "display.render_aa", workbench_aa, default_look=_WORKBENCH_LOOK,
-           jitter=Jitter(off_settings={"display.render_aa": "OFF"}),
+           toon_look=_WORKBENCH_TOON, jitter=Jitter(off_settings={"display.render_aa": "OFF"}),
            description="OpenGL, flat/toon look (default; fastest); --samples N = N jittered renders"),
     Engine("workbench-taa", "BLENDER_WORKBENCH", 8, "display.render_aa", workbench_aa, default_look=_WORKBENCH_LOOK,
-           rig_keeps_samples=True,
+           toon_look=_WORKBENCH_TOON, rig_keeps_samples=True,
            description="the same with Workbench's own anti-aliasing (5, 8, 11, 16 or 32 samples; slower)"),
     Engine("eevee", "BLENDER_EEVEE", 16, "eevee.taa_render_samples",
            description="OpenGL real-time renderer: soft shadows, materials"),

@@ -143,6 +143,7 @@ def dry_run(render_one: Callable[[int], object], plan: Plan | CastPlan, size: in
     """``--dry-run``: print the plan and time a few frames (``render_one(job)``: rendered, not written)
     for the estimate."""
     summary = summarize_plan(plan, size, rows)
+    summary.warnings[:0] = session.rig.warnings
     report(summary.format())
     times = []
     for job in sample_jobs:

@@ -152,7 +152,9 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
     header = render_header(config, plan, attrs)
     chunks = chunk_ranges(start, end, chunk_rows)
     already = done_rows(run_dir, chunks)
-    report(estimate.summarize_plan(plan, config.size, end - start, already).format())
+    summary = estimate.summarize_plan(plan, config.size, end - start, already)
+    summary.warnings[:0] = session.rig.warnings
+    report(summary.format())
     bar = _progress(end - start, already, opts.progress)
     bar = estimate.TimedProgress(bar, estimate.FirstFrames(end - start - already, _above_bar if opts.report else report))
     # Even one worker is a subprocess: the run survives its Blender crashing (docs/reliability.md).

@@ -103,6 +103,15 @@ class Inputs:
                                      f"MOTION\nFrames: {frames}\nFrame Time: {frame_time}\n"
                                      + "\n".join([motion_row] * frames) + "\n")
 
+    def vrm(self, name: str = "rig.vrm", keep: float = 1.0, **kw) -> Path:
+        """A VRM character (tests/helpers/vrm_files.py; needs Blender), cut to ``keep`` of its bytes."""
+        from helpers.vrm_files import write_vrm
+
+        path = write_vrm(self.p(name), **kw)
+        data = path.read_bytes()
+        path.write_bytes(data[:int(len(data) * keep)])
+        return path
+
     def shard(self, name: str, k: int, n: int, mutate: Callable[[h5py.File], None] | None = None) -> Path:
         from helpers.synthetic import synthetic_rows
         from datagen.format import DatasetHeader, DatasetWriter
@@ -584,6 +593,22 @@ CASES += [
 ]
 
 
+# VRM rigs: these start Blender (the glTF reader runs in the render's session)
+def _render_vrm(build: Callable[[Inputs], Path]):
+    return lambda i: ["render", "--rig", build(i), "-o", i.p("r.h5"), "--frames", "1", "--size", "16"]
+
+
+VRM_CASES = [
+    Case("render-vrm-truncated", _render_vrm(lambda i: i.vrm(keep=0.5)), "rig.vrm"),
+    Case("render-vrm-truncated-in-header", _render_vrm(lambda i: i.vrm(keep=0.0004)), "rig.vrm"),
+    Case("render-vrm-garbage", _render_vrm(lambda i: i.text("rig.vrm", bytes(range(256)) * 8)), "rig.vrm"),
+    Case("render-vrm-glb-header-garbage-json", _render_vrm(
+        lambda i: i.text("rig.vrm", b"glTF" + (2).to_bytes(4, "little") + (40).to_bytes(4, "little")
+                         + (20).to_bytes(4, "little") + b"JSON" + b"{not json at all!!!}")), "rig.vrm"),
+    Case("render-vrm-empty", _render_vrm(lambda i: i.text("rig.vrm", b"")), "rig.vrm"),
+]
+
+
 # -- the checks --------------------------------------------------------------------------------------
 
 
@@ -595,6 +620,28 @@ def test_bad_input(case: Case, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, args)
     named = case.names(inputs) if callable(case.names) else case.names
     check_one_line_error(result, case.code, named, before, tmp_path)
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("case", VRM_CASES, ids=[c.id for c in VRM_CASES])
+def test_bad_vrm(case: Case, tmp_path: Path) -> None:
+    test_bad_input(case, tmp_path)
+
+
+@pytest.mark.blender
+@pytest.mark.parametrize("texture", ["unreadable", "missing"])
+def test_a_vrm_texture_that_cannot_be_read_is_a_warning_and_the_render_goes_on(texture, tmp_path):
+    inputs = Inputs(tmp_path)
+    kw = ({"texture": b"\x89PNG\r\n\x1a\nnot really a png"} if texture == "unreadable"
+          else {"texture_uri": "tex/skin.png"})
+    rig = inputs.vrm(**kw)
+    result = CliRunner().invoke(main, ["render", "--rig", str(rig), "-o", str(tmp_path / "r.h5"), "--frames", "1",
+                                       "--size", "16"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert warnings == [f"warning: {rig}: material 'Skin': base texture SkinTexture is missing or unreadable; "
+                        f"it shows its base colour"]
+    assert (tmp_path / "r.h5").exists()
 
 
 def test_the_table_covers_every_command() -> None:

@@ -8,7 +8,7 @@ absent), and a render of the default avatar without ``--costumes`` renders two o
 size options, ``psgan posenet train`` ``--res 16 --steps 2``, ``psgan eval`` a few poses and images.
 
 The user's own files the docs name are stand-ins made from the shared assets (../shared/assets/):
-``robot.glb`` (the glTF robot), ``outfits/`` (two copies of it, ``summer.glb`` and ``winter.glb``: one
+``robot.glb`` (the glTF robot), ``character.vrm`` (the Godette VRM), ``outfits/`` (two copies of it, ``summer.glb`` and ``winter.glb``: one
 character in two outfits), ``walk.bvh`` (the CMU BVH clip), ``people.h5`` (an OpenPose import of 32x32), ``photos/`` + ``json/`` (the real
 OpenPose files with generated photos of their sizes), ``video_json/`` (the OpenPose frames of one video),
 ``ミク/ミク.pmx`` with its texture, ``dance.vmd`` and ``pose.vpd`` (written by
@@ -119,6 +119,7 @@ def inputs(tmp_path_factory) -> Path:
     (d / "outfits").mkdir()
     for outfit in ("summer", "winter"):  # copies: two files of one character (a link would be the same file twice)
         shutil.copy(SHARED_ASSETS / "rigs" / "RobotExpressive.glb", d / "outfits" / f"{outfit}.glb")
+    (d / "character.vrm").symlink_to(SHARED_ASSETS / "rigs" / "Godette_vrm_v4.vrm")
     (d / "json").mkdir()
     (d / "photos").mkdir()
     for f in OPENPOSE.glob("*/*_keypoints.json"):

@@ -16,7 +16,7 @@ from datagen.format.camera import SENSOR_MM, blender_from_extrinsics
 
 
 def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: int | None,
-                     keep_look: bool) -> dict:
+                     keep_look: bool, toon: bool = False) -> dict:
     """Set the render settings the pipeline needs; return them (recorded in the dataset config).
 
     ``keep_look``: a .blend rig keeps its own Workbench shading (the avatar's toon matcap and
@@ -44,11 +44,11 @@ def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: in
     eng = get_engine(engine)
     r.engine = eng.blender_id
     settings: dict = {"engine": engine, "view_transform": "Standard", "film_transparent": True,
-                      "output": "TARGA_RAW RGBA on /dev/shm", "look": "rig" if keep_look else "default"}
+                      "output": "TARGA_RAW RGBA on /dev/shm", "look": "rig" if keep_look else "toon" if toon else "default"}
     for path, value in eng.settings.items():
         _set(scene, path, value)
     if not keep_look:
-        for path, value in eng.default_look.items():
+        for path, value in (eng.default_look | (eng.toon_look if toon else {})).items():
             _set(scene, path, value)
     if eng.jitter is not None:
         # N renders with the renderer's anti-aliasing off, jittered and resolved by the pipeline.
@@ -64,7 +64,7 @@ def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: in
             _set(scene, eng.samples_path, eng.samples_value(eng.default_samples if samples is None else samples))
         settings["samples"] = _get(scene, eng.samples_path)
         settings["antialiasing"] = "renderer"
-    for path in eng.default_look:
+    for path in eng.default_look | (eng.toon_look if toon else {}):
         settings[path.rsplit(".", 1)[1]] = _get(scene, path)
     return settings
 

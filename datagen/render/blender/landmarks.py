@@ -12,7 +12,10 @@ import bpy
 import numpy as np
 
 from datagen.pose.bone_mapping import RigError
+from datagen.pose.face_geometry import MIN_VERTICES, face_points
 from datagen.pose.landmarks import LandmarkSource, fallback_points
+
+HEAD_WEIGHT = 0.5  # a vertex belongs to the head when the head bone carries at least this share of it
 
 
 def bone_empties(armature: bpy.types.Object) -> dict[str, bpy.types.Object]:
@@ -21,13 +24,42 @@ def bone_empties(armature: bpy.types.Object) -> dict[str, bpy.types.Object]:
             if o.type == "EMPTY" and o.parent == armature and o.parent_type == "BONE" and o.parent_bone}
 
 
+def head_vertices(armature: bpy.types.Object, bone: str, objects: list[bpy.types.Object]) -> np.ndarray:
+    """(n, 3) rest-pose vertices, in armature space, of the meshes among ``objects`` that ``bone`` deforms
+    (vertex group weight >= :data:`HEAD_WEIGHT`)."""
+    to_arm = np.linalg.inv(np.array(armature.matrix_world, dtype=np.float64))
+    parts = []
+    for obj in objects:
+        group = obj.vertex_groups.get(bone)
+        if obj.type != "MESH" or group is None:
+            continue
+        mesh = obj.data
+        weights = np.zeros(len(mesh.vertices))
+        for v in mesh.vertices:
+            for g in v.groups:
+                if g.group == group.index:
+                    weights[v.index] = g.weight
+        co = np.empty(len(mesh.vertices) * 3, np.float32)
+        mesh.vertices.foreach_get("co", co)
+        m = to_arm @ np.array(obj.matrix_world, dtype=np.float64)
+        pts = co.reshape(-1, 3).astype(np.float64)[weights >= HEAD_WEIGHT]
+        parts.append(pts @ m[:3, :3].T + m[:3, 3])
+    return np.concatenate(parts) if parts else np.zeros((0, 3))
+
+
+def has_head_mesh(vertices: np.ndarray) -> bool:
+    return len(vertices) >= MIN_VERTICES
+
+
 class KeypointEvaluator:
     """Keypoints (K, 3) world of the evaluated pose, for sources keyed by keypoint (None: unmapped)."""
 
     def __init__(self, armature: bpy.types.Object, sources: dict[str, LandmarkSource | None],
-                 landmarks: list[str], rest_ends: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+                 landmarks: list[str], rest_ends: dict[str, tuple[np.ndarray, np.ndarray]],
+                 head: np.ndarray | None = None) -> None:
         """sources: keypoint -> source in set order; landmarks: each keypoint's landmark; rest_ends:
-        avatar20 keypoint -> rest (head, tail) in armature space of its bone (for the fallbacks)."""
+        avatar20 keypoint -> rest (head, tail) in armature space of its bone (for the fallbacks); head:
+        the rest vertices the Head bone deforms (:func:`head_vertices`, for ``head_mesh`` sources)."""
         self.armature = armature
         bones = armature.data.bones
         names = [b.name for b in armature.pose.bones]
@@ -64,6 +96,12 @@ class KeypointEvaluator:
                      @ np.array(obj.matrix_parent_inverse, dtype=np.float64)
                      @ np.array(obj.matrix_basis, dtype=np.float64))
                 add(k, obj.parent_bone, rest_to_bone(obj.parent_bone, m[:3, 3]), 1.0)
+            elif src.kind == "head_mesh":
+                side = rest_ends["LeftUpperArm"][0] - rest_ends["RightUpperArm"][0]
+                face = face_points(head, side)
+                if face is None:
+                    raise RigError(f"bone {src.fallback}: too few head vertices to place {landmarks[k]}")
+                add(k, src.fallback, rest_to_bone(src.fallback, face[landmarks[k]]), 1.0)
             elif src.kind == "fallback":
                 if fallbacks is None:
                     fallbacks = fallback_points(rest_ends)

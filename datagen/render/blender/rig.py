@@ -22,6 +22,8 @@ from bpy_extras import anim_utils
 from datagen.mmd import MODEL_SUFFIXES
 from datagen.mmd.names import mmd_keypoints
 from datagen.pose.bone_mapping import VRM_EYES, RigError, read_gltf_json, vrm_humanoid
+from datagen.render.blender import vrm
+from datagen.render.vrm import vrm_version
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ class Rig:
     costumes: list[Costume]
     clips: list[Clip]
     mmd_model: object | None = None  # datagen.mmd.model.Model of a .pmx/.pmd rig (its skeleton plays VMDs)
+    warnings: list[str] = field(default_factory=list)  # one line each (e.g. a VRM texture that cannot be read)
+    toon: bool = False  # brings its own toon materials and outline (a VRM)
 
     @property
     def bone_names(self) -> list[str]:
@@ -86,6 +90,7 @@ def load_rig(path: Path) -> Rig:
     bpy.context.preferences.filepaths.use_scripts_auto_execute = False
     humanoid: dict[str, str] = {}
     mmd_model = None
+    gltf: dict | None = None
     try:
         if suffix == ".blend":
             bpy.ops.wm.open_mainfile(filepath=str(path), load_ui=False, use_scripts=False)
@@ -103,18 +108,21 @@ def load_rig(path: Path) -> Rig:
                 names = blender_bone_names(mmd_model)
                 humanoid = mmd_keypoints(names, {n: b.name_en for n, b in zip(names, mmd_model.bones)})
             else:
+                gltf = read_gltf_json(path)  # a truncated or garbage file is named before the importer runs
                 # Point bones at their children, so a bone's tail is the next joint (the Hand and
                 # Toes fallbacks use tails; glTF itself has no tails).
                 bpy.ops.import_scene.gltf(filepath=str(path), bone_heuristic="TEMPERANCE")
-                gltf = read_gltf_json(path)
                 humanoid = {**vrm_humanoid(gltf), **vrm_humanoid(gltf, VRM_EYES)}
     except RuntimeError as e:
-        msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        msg = str(e).strip().splitlines()[-1].removeprefix("Error: ") if str(e).strip() else type(e).__name__
         raise RigError(f"{path}: cannot load rig ({msg})") from None
     scene = bpy.context.scene
     armature = _find_armature(scene, path)
+    toon = gltf is not None and vrm_version(gltf) is not None
+    warnings = vrm.dress(path, scene, gltf) if toon else []
     return Rig(path=path, scene=scene, armature=armature, from_blend=suffix == ".blend", humanoid=humanoid,
-               costumes=_costumes(scene), clips=find_clips(armature), mmd_model=mmd_model)
+               costumes=_costumes(scene), clips=find_clips(armature), mmd_model=mmd_model, warnings=warnings,
+               toon=toon)
 
 
 def _find_armature(scene: bpy.types.Scene, path: Path) -> bpy.types.Object:

@@ -15,7 +15,7 @@ import numpy as np
 
 from datagen.format.keypoint_sets import get_keypoint_set
 from datagen.render.blender import capture, rig as rigmod
-from datagen.render.blender.landmarks import KeypointEvaluator, bone_empties
+from datagen.render.blender.landmarks import KeypointEvaluator, bone_empties, has_head_mesh, head_vertices
 from datagen.render.compositing import resolve_samples
 from datagen.render.engines import get_engine
 from datagen.pose.bone_mapping import JointSource, RigError, map_bones
@@ -65,13 +65,16 @@ class BlenderSession:
         if kps.name == "avatar20":
             self.mapping: dict = dict(self.body_mapping)
             sources = {k: LandmarkSource("joint", (j,)) if j else None for k, j in self.body_mapping.items()}
+            head = None
         else:
+            head = self._head_vertices()
             sources = plan_landmarks(kps, self.body_mapping, list(bone_empties(arm)),
-                                     eye_bones(self.rig.bone_names, self.rig.humanoid), rig=str(rig_path))
+                                     eye_bones(self.rig.bone_names, self.rig.humanoid), rig=str(rig_path),
+                                     head_mesh=has_head_mesh(head))
             self.mapping = dict(sources)
         rest = {k: (np.array(arm.data.bones[j.bone].head_local), np.array(arm.data.bones[j.bone].tail_local))
                 for k, j in self.body_mapping.items() if j is not None and j.end == "head"}
-        self.evaluator = KeypointEvaluator(arm, sources, list(kps.landmarks), rest)
+        self.evaluator = KeypointEvaluator(arm, sources, list(kps.landmarks), rest, head)
         self.own_clips = list(self.rig.clips)  # the rig's Actions (--motion replaces them as clips)
         if motions:
             self.rig.clips = self._add_motions(motions, motion_fps)
@@ -95,6 +98,18 @@ class BlenderSession:
             raise RigError(f"{self.rig_path}: has no Action that animates armature {self.rig.armature.name!r} "
                            f"(no motion clip); play motion capture on it with --motion FILE.bvh")
 
+    def _head_vertices(self) -> np.ndarray:
+        """The rest vertices the Head bone deforms, on the always-shown meshes (the body), or else on the
+        first costume's: the face, not a hat or hair of one outfit."""
+        head = self.body_mapping.get("Head")
+        if head is None:
+            return np.zeros((0, 3))
+        shown = rigmod.rendered_objects(self.rig.scene)
+        managed = set().union(*(c.objects for c in self.rig.costumes))
+        names = (shown - managed) or (self.rig.costumes[0].objects & shown)
+        objects = capture.attached_meshes(self.rig.scene, self.rig.armature, names)
+        return head_vertices(self.rig.armature, head.bone, objects)
+
     def _add_motions(self, motions: list[str], fps: float | None) -> list:
         """Retarget motion files (BVH, VMD, VPD) onto the armature as new Actions: they become the clips
         (in this order). An MMD model plays MMD motions on its own skeleton."""
@@ -112,7 +127,8 @@ class BlenderSession:
     # -- set-up --------------------------------------------------------------------------------
 
     def configure(self, engine: str, size: int, samples: int | None, lens_mm: float) -> dict:
-        settings = capture.configure_render(self.scene, engine, size, samples, keep_look=self.rig.from_blend)
+        settings = capture.configure_render(self.scene, engine, size, samples, keep_look=self.rig.from_blend,
+                                            toon=self.rig.toon)
         self.camera = capture.make_camera(self.scene, lens_mm)
         self.renderer = capture.FrameRenderer(self.scene)
         jitter = get_engine(engine).jitter
