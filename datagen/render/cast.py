@@ -191,6 +191,7 @@ class RigSessions:
         """``on_load(session)``: called after each rig's session is loaded and configured."""
         self.session_class, self.config, self.selections = session_class, config, selections
         self.on_load = on_load
+        self.warnings: list[str] = []  # each rig's load warnings (e.g. a VRM texture that cannot be read), once
         self.rigs = config.rig_paths()
         self.current: int | None = None
         self.session = None
@@ -205,6 +206,7 @@ class RigSessions:
                                               motions=c.motions, motion_fps=c.motion_fps, keypoint_set=c.keypoint_set)
             self.settings = self.session.configure(c.engine, c.size, c.samples, c.lens_mm)
             self.current = r
+            self.warnings += [w for w in self.session.rig.warnings if w not in self.warnings]
             if self.on_load:
                 self.on_load(self.session)
         return self.session

@@ -139,11 +139,12 @@ def interrupt_hint(out: Path) -> str:
 
 
 def dry_run(render_one: Callable[[int], object], plan: Plan | CastPlan, size: int, rows: int,
-            report: Callable[[str], None], sample_jobs: list[int], clock: Callable[[], float] = time.monotonic) -> dict:
-    """``--dry-run``: print the plan and time a few frames (``render_one(job)``: rendered, not written)
-    for the estimate."""
+            report: Callable[[str], None], sample_jobs: list[int], clock: Callable[[], float] = time.monotonic,
+            warnings: list[str] | None = None) -> dict:
+    """``--dry-run``: print the plan (with ``warnings`` of the rigs' loading first) and time a few frames
+    (``render_one(job)``: rendered, not written) for the estimate."""
     summary = summarize_plan(plan, size, rows)
-    summary.warnings[:0] = session.rig.warnings
+    summary.warnings[:0] = warnings or []
     report(summary.format())
     times = []
     for job in sample_jobs:

@@ -116,7 +116,8 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
             plan = make_cast_plan(sessions, config, make_plan)
             start, end = shard_range(plan.jobs, opts.shard)
             return estimate.dry_run(lambda job: render_cast_job(sessions, plan, job), plan, config.size,
-                                    end - start, report, list(range(start, min(end, start + 3))))
+                                    end - start, report, list(range(start, min(end, start + 3))),
+                                    warnings=sessions.warnings)
         finally:
             sessions.close()
 
@@ -153,7 +154,7 @@ def _run_locked(config: RenderConfig, opts: RunOptions) -> dict:
     chunks = chunk_ranges(start, end, chunk_rows)
     already = done_rows(run_dir, chunks)
     summary = estimate.summarize_plan(plan, config.size, end - start, already)
-    summary.warnings[:0] = session.rig.warnings
+    summary.warnings[:0] = sessions.warnings
     report(summary.format())
     bar = _progress(end - start, already, opts.progress)
     bar = estimate.TimedProgress(bar, estimate.FirstFrames(end - start - already, _above_bar if opts.report else report))
