@@ -45,9 +45,10 @@ def pose_rows(plan: Plan, size: int) -> dict[str, np.ndarray]:
 def run_poses(config: RenderConfig, out: Path, overwrite: bool = False) -> dict:
     """Write the pose-only file ``out``; return a summary (poses, seconds, poses/s)."""
     check_output(out, overwrite=overwrite)
-    rig_skeleton(config.rig)  # a malformed .pmx/.pmd fails here, before Blender starts
-    for motion in config.motions or []:
-        check_motion(motion, config.rig)  # a malformed or NaN clip fails here, before Blender starts
+    for rig in config.rig_paths():
+        rig_skeleton(rig)  # a malformed .pmx/.pmd fails here, before Blender starts
+        for motion in config.motions or []:
+            check_motion(motion, rig)  # a malformed or NaN clip fails here, before Blender starts
     BlenderSession = blender_session_class()
     with OutputLock(out):
         remove_leftovers(out)

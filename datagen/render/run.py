@@ -60,9 +60,10 @@ def run_render(config: RenderConfig, opts: RunOptions) -> dict:
     if opts.attempts < 1:
         raise RenderError(f"--attempts {opts.attempts}: must be >= 1")
     check_output(out, overwrite=True)
-    rig_skeleton(config.rig)  # a malformed .pmx/.pmd fails here, before Blender starts
-    for motion in config.motions or []:
-        check_motion(motion, config.rig)  # a malformed or NaN clip fails here, before Blender starts or anything is written
+    for rig in config.rig_paths():
+        rig_skeleton(rig)  # a malformed .pmx/.pmd fails here, before Blender starts
+        for motion in config.motions or []:
+            check_motion(motion, rig)  # a malformed or NaN clip fails here, before Blender starts or anything is written
     with OutputLock(out):
         remove_leftovers(out)
         if out.exists() and not opts.overwrite and not opts.dry_run:
