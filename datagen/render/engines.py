@@ -77,7 +77,7 @@ ENGINES: dict[str, Engine] = {e.name: e for e in (
     Engine("workbench-taa", "BLENDER_WORKBENCH", 8, "display.render_aa", workbench_aa, default_look=_WORKBENCH_LOOK,
            rig_keeps_samples=True,
            description="the same with Workbench's own anti-aliasing (5, 8, 11, 16 or 32 samples; slower)"),
-    Engine("eevee", "BLENDER_EEVEE", 16, "eevee.taa_render_samples", settings=_EEVEE_FAST, world_light=0.6,
+    Engine("eevee", "BLENDER_EEVEE", 4, "eevee.taa_render_samples", settings=_EEVEE_FAST, world_light=0.6,
            description="OpenGL real-time renderer: the rig's materials, lit by its lamps or a white world; "
                        "no shadows or ray tracing (slow on a CPU)"),
     Engine("cycles", "CYCLES", 32, "cycles.samples", world_light=0.6,
