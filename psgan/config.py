@@ -27,6 +27,10 @@ class ModelConfig:
     fmap_base: int = 8192            # feature maps at resolution 2^k: min(fmap_base / 2^(k-1), fmap_max)
     fmap_max: int = 512
     max_res: int = 1024              # the networks are built up to this resolution
+    # How G's 3x3 convolutions pad: zeros (the paper's) make the border, and most of all the corners,
+    # an input of their own that G must learn to cancel; short runs leave a coloured dot in every
+    # corner (docs/training.md). "replicate" gives G nothing that marks the border.
+    g_padding: str = "replicate"
 
     def nf_stage(self, stage: int) -> int:
         """The official ``nf(stage) = min(fmap_base / 2^stage, fmap_max)``."""
@@ -110,7 +114,7 @@ class TrainConfig:
     @classmethod
     def from_json(cls, text: str) -> "TrainConfig":
         d = json.loads(text)
-        d["model"] = ModelConfig(**d.get("model", {}))
+        d["model"] = ModelConfig(**{"g_padding": "zeros", **d.get("model", {})})   # runs saved before g_padding
         d["schedule"] = ScheduleConfig(**d.get("schedule", {}))
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -50,3 +50,35 @@ def grid(tiles: list[np.ndarray], cols: int, pad: int = 2, fill: int = 255) -> n
         y, x = pad + r * (h + pad), pad + c * (w + pad)
         out[y:y + h, x:x + w] = t
     return out
+
+
+def text_band(text: str, width: int, height: int | None = None) -> np.ndarray:
+    """(height, width, 3) uint8: ``text`` in black on white, cut to fit (``~`` marks a cut); the height
+    defaults to what the font needs at a scale that grows slowly with the width."""
+    scale = max(0.3, min(0.5, width / 400))
+    h = height or int(round(22 * scale / 0.5))
+    band = np.full((h, width, 3), 255, np.uint8)
+    while text and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width - 4:
+        text = text[:-2] + "~" if len(text) > 1 else ""
+    base = (h + cv2.getTextSize("Ag", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][1]) // 2 if height else h - max(3, h // 4)
+    cv2.putText(band, text, (2, base), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return band
+
+
+def labelled_grid(tiles: list[np.ndarray], cols: int, row_labels: list[str], col_labels: list[str],
+                  label_width: int = 64, pad: int = 2) -> np.ndarray:
+    """:func:`grid` with a label left of every row and above every column (black on white)."""
+    body = grid(tiles, cols, pad)
+    h, w = tiles[0].shape[:2]
+    head_h = max(12, int(round(22 * max(0.3, min(0.5, w / 400)) / 0.5)))
+    head = np.full((head_h, body.shape[1], 3), 255, np.uint8)
+    for c, text in enumerate(col_labels[:cols]):
+        x = pad + c * (w + pad)
+        head[:, x:x + w] = text_band(text, w, head_h)
+    left = np.full((head_h + body.shape[0], label_width, 3), 255, np.uint8)
+    for r, text in enumerate(row_labels):
+        y = head_h + pad + r * (h + pad)
+        band = text_band(text, label_width, min(h, head_h))
+        top = y + (h - band.shape[0]) // 2
+        left[top:top + band.shape[0]] = band
+    return np.concatenate([left, np.concatenate([head, body], 0)], 1)

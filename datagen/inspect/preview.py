@@ -10,25 +10,13 @@ import math
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
 from datagen.format import open_dataset
-from datagen.format.draw import draw_skeleton, grid, resize_image
+from datagen.format.draw import draw_skeleton, grid, resize_image, text_band
 from datagen.format.outputs import check_output, write_errors
 from datagen.inspect.selection import caption, row_meta, select_rows
-
-
-def caption_band(text: str, width: int) -> np.ndarray:
-    """(h, width, 3) uint8: ``text`` in black on white, cut to fit (h grows slowly with the width)."""
-    scale = max(0.3, min(0.5, width / 400))
-    h = int(round(22 * scale / 0.5))
-    band = np.full((h, width, 3), 255, np.uint8)
-    while text and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width - 4:
-        text = text[:-2] + "~" if len(text) > 1 else ""
-    cv2.putText(band, text, (2, h - max(3, h // 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
-    return band
 
 
 def contact_sheet(path: str | os.PathLike, rows: str | None = None, count: int = 16, tile: int = 256,
@@ -55,7 +43,7 @@ def contact_sheet(path: str | os.PathLike, rows: str | None = None, count: int =
                                        draw_skeleton(xy[r], vis[r], ds.keypoint_set, tile,
                                                      source_size=ds.image_size)], axis=1)
             if captions:
-                cell = np.concatenate([cell, caption_band(caption(meta[r]), cell.shape[1])], axis=0)
+                cell = np.concatenate([cell, text_band(caption(meta[r]), cell.shape[1])], axis=0)
             cells.append(cell)
     cols = cols or max(1, math.ceil(math.sqrt(len(cells))))
     return grid(cells, cols)

@@ -51,6 +51,11 @@ class Engine:
     rig_keeps_samples: bool = False
     # Set: --samples N means N jittered renders resolved by the pipeline (samples_path is then unused).
     jitter: Jitter | None = None
+    # Renderers that shade with the scene's lights: a scene that brings no light of its own (no lamp,
+    # a dark world; Blender's default world is a 0.05 grey) is lit by a uniform white world of this
+    # strength instead. Under a uniform white world of strength 1 a diffuse surface shows its own
+    # colour, darkened where the body hides the sky: Workbench's flat colours without its outline.
+    world_light: float | None = None
     description: str = ""
 
 
@@ -62,6 +67,10 @@ _WORKBENCH_LOOK = {"display.shading.light": "STUDIO", "display.shading.color_typ
 # needs it for the whole scene. The toon matcap is the default avatar's (rigs/avatar/assemble.py).
 _WORKBENCH_TOON = {"display.shading.show_backface_culling": True, "display.shading.light": "MATCAP",
                    "display.shading.studio_light": "toon_light.exr"}
+# What EEVEE skips (docs/benchmarks.md): shadow maps and screen-space ray tracing cost most of a frame
+# and change little under the flat world light a lamp-less rig gets.
+_EEVEE_FAST = {"eevee.use_shadows": False, "eevee.use_raytracing": False, "eevee.use_fast_gi": False,
+               "eevee.use_volumetric_shadows": False}
 
 # Workbench's own anti-aliasing redraws the whole scene once per sample and costs more per sample
 # than a whole anti-aliasing-off render; jittered renders resolved in numpy match its look (PSNR
@@ -74,11 +83,13 @@ ENGINES: dict[str, Engine] = {e.name: e for e in (
     Engine("workbench-taa", "BLENDER_WORKBENCH", 8, "display.render_aa", workbench_aa, default_look=_WORKBENCH_LOOK,
            toon_look=_WORKBENCH_TOON, rig_keeps_samples=True,
            description="the same with Workbench's own anti-aliasing (5, 8, 11, 16 or 32 samples; slower)"),
-    Engine("eevee", "BLENDER_EEVEE", 16, "eevee.taa_render_samples",
-           description="OpenGL real-time renderer: soft shadows, materials"),
-    Engine("cycles", "CYCLES", 32, "cycles.samples",
-           settings={"cycles.device": "CPU", "cycles.seed": 0, "cycles.use_animated_seed": False},
-           description="path tracer on the CPU (slowest)"),
+    Engine("eevee", "BLENDER_EEVEE", 4, "eevee.taa_render_samples", settings=_EEVEE_FAST, world_light=0.6,
+           description="OpenGL real-time renderer: the rig's materials, lit by its lamps or a white world; "
+                       "no shadows or ray tracing (slow on a CPU)"),
+    Engine("cycles", "CYCLES", 32, "cycles.samples", world_light=0.6,
+           settings={"cycles.device": "CPU", "cycles.seed": 0, "cycles.use_animated_seed": False,
+                     "cycles.use_denoising": False},
+           description="path tracer on the CPU: the rig's materials, lit by its lamps or a white world"),
 )}
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from datagen.format import parse_rows
 from datagen.format.draw import draw_skeleton
-from datagen.format.draw import grid as tile_grid
+from datagen.format.draw import grid as tile_grid, labelled_grid
 from datagen.format.draw import resize_image
 from psgan.data import PoseData
 from psgan.errors import PsganError
@@ -115,14 +115,16 @@ def interpolate(G: Generator, src: PoseSource, seeds: list[int], steps: int, siz
 
 
 def grid(G: Generator, src: PoseSource, seeds: list[int], size: int, with_pose: bool) -> np.ndarray:
-    """One row per latent, one column per pose (a row of pose drawings on top with ``with_pose``)."""
+    """One row per latent, one column per pose (a row of pose drawings on top with ``with_pose``),
+    labelled: the dataset row of each column's pose above it, the latent's seed left of each row."""
     p = len(src.rows)
     z = latents(seeds, G.cfg.latent).repeat_interleave(p, 0)
     imgs = generate_images(G, src.xy.repeat(len(seeds), 1, 1), src.vis.repeat(len(seeds), 1),
                            src.data.image_size, z)
     tiles = [src.drawing(j, size) for j in range(p)] if with_pose else []
     tiles += [resize_image(im, size) for im in imgs]
-    return tile_grid(tiles, cols=p)
+    rows = (["pose"] if with_pose else []) + [f"seed {s}" for s in seeds]
+    return labelled_grid(tiles, p, rows, [f"row {r}" for r in src.rows])
 
 
 FRAME_SUFFIXES = (".gif", ".mp4", "")   # "" : a folder of PNGs

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from datagen.format.draw import draw_skeleton, grid, resize_image
+from datagen.format.draw import draw_skeleton, labelled_grid, resize_image
 from psgan.nets.pose_maps import pose_pyramid
 
 
@@ -19,11 +19,13 @@ def to_uint8(images: torch.Tensor) -> np.ndarray:
 
 
 def pose_sample_grid(samples: np.ndarray, poses: list[np.ndarray]) -> np.ndarray:
-    """Samples (L*P, r, r, 3), latent-major, as L rows of P (pose drawing, sample) pairs."""
+    """Samples (L*P, r, r, 3), latent-major, as L rows of P (pose drawing, sample) pairs, labelled:
+    the latent left of each row, "pose k" / "sample" above each pair."""
     size = poses[0].shape[0]
     p = len(poses)
     tiles = [t for i, s in enumerate(samples) for t in (poses[i % p], resize_image(s, size))]
-    return grid(tiles, cols=2 * p)
+    return labelled_grid(tiles, 2 * p, [f"latent {i}" for i in range(len(samples) // p)],
+                         [t for k in range(p) for t in (f"pose {k}", "sample")])
 
 
 def save_png(img: np.ndarray, path: str | Path) -> Path:

@@ -20,16 +20,23 @@ LRELU_SLOPE = 0.2
 
 
 class EqualizedConv2d(nn.Module):
-    """Conv2d with run-time He scaling; ``same`` padding; bias initialised to 0 and not scaled."""
+    """Conv2d with run-time He scaling; ``same`` padding (zeros, or ``pad_mode="replicate"``: the
+    border pixels repeated); bias initialised to 0 and not scaled."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, gain: float = GAIN_HIDDEN) -> None:
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, gain: float = GAIN_HIDDEN,
+                 pad_mode: str = "zeros") -> None:
         super().__init__()
+        assert pad_mode in ("zeros", "replicate"), pad_mode
         self.weight = nn.Parameter(torch.randn(out_ch, in_ch, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(out_ch))
         self.scale = gain / math.sqrt(in_ch * kernel * kernel)
         self.padding = kernel // 2
+        self.pad_mode = pad_mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, in, H, W) -> (N, out, H, W)
+        if self.pad_mode == "replicate" and self.padding:
+            p = self.padding
+            return F.conv2d(F.pad(x, (p, p, p, p), mode="replicate"), self.weight * self.scale, self.bias)
         return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
 
     def extra_repr(self) -> str:

@@ -52,11 +52,11 @@ def _cat(x: torch.Tensor, pose: torch.Tensor | None) -> torch.Tensor:
 class GFirstBlock(nn.Module):
     """4x4: z -> pixel norm -> dense (gain sqrt(2)/4) -> 4x4 -> [pose 4x4] -> conv 3x3."""
 
-    def __init__(self, latent: int, ch: int, pose_ch: int) -> None:
+    def __init__(self, latent: int, ch: int, pose_ch: int, pad_mode: str = "zeros") -> None:
         super().__init__()
         self.ch = ch
         self.dense = EqualizedLinear(latent, ch * 16, gain=GAIN_G_DENSE)
-        self.conv = EqualizedConv2d(ch + pose_ch, ch, 3)
+        self.conv = EqualizedConv2d(ch + pose_ch, ch, 3, pad_mode=pad_mode)
 
     def forward(self, z: torch.Tensor, pose: torch.Tensor | None) -> torch.Tensor:
         x = self.dense(pixel_norm(z)).view(-1, self.ch, 4, 4)     # (N, C, 4, 4)
@@ -68,10 +68,10 @@ class GFirstBlock(nn.Module):
 class GBlock(nn.Module):
     """r x r: upsample -> [pose r x r] -> conv 3x3 -> conv 3x3 (each LReLU + pixel norm)."""
 
-    def __init__(self, in_ch: int, ch: int, pose_ch: int) -> None:
+    def __init__(self, in_ch: int, ch: int, pose_ch: int, pad_mode: str = "zeros") -> None:
         super().__init__()
-        self.conv0 = EqualizedConv2d(in_ch + pose_ch, ch, 3)
-        self.conv1 = EqualizedConv2d(ch, ch, 3)
+        self.conv0 = EqualizedConv2d(in_ch + pose_ch, ch, 3, pad_mode=pad_mode)
+        self.conv1 = EqualizedConv2d(ch, ch, 3, pad_mode=pad_mode)
 
     def forward(self, x: torch.Tensor, pose: torch.Tensor | None) -> torch.Tensor:
         x = upsample2x(x)
@@ -94,9 +94,9 @@ class Generator(nn.Module):
         self.to_rgb = nn.ModuleDict()
         for r in cfg.resolutions:
             if r == 4:
-                self.blocks["4"] = GFirstBlock(cfg.latent, cfg.nf(4), pc)
+                self.blocks["4"] = GFirstBlock(cfg.latent, cfg.nf(4), pc, cfg.g_padding)
             else:
-                self.blocks[str(r)] = GBlock(cfg.nf(r // 2), cfg.nf(r), pc)
+                self.blocks[str(r)] = GBlock(cfg.nf(r // 2), cfg.nf(r), pc, cfg.g_padding)
             self.to_rgb[str(r)] = EqualizedConv2d(cfg.nf(r), 3, 1, gain=GAIN_LINEAR)
         self.resolution = cfg.max_res
         self.alpha = 1.0

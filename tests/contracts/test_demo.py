@@ -34,6 +34,11 @@ def test_demo_outputs_resume_and_required_verdict(tmp_path):
     assert model["resolution"] == 16
     status = model["verdict"]["status"]
     assert f"verdict: {model['verdict']['text']}" in first.stdout
+    # Every joint group is judged; the weakest conclusive one is named in the printed line.
+    v = model["verdict"]
+    assert set(v["groups"]) == {"head", "torso", "arms", "legs"}
+    if v["weakest"] is not None and status != "inconclusive":
+        assert f" {v['weakest']} " in f"verdict: {v['text']}"
 
     # A second run resumes: nothing is rendered or trained again.
     before = {p: (out / p).stat().st_mtime_ns for p in ("data.h5", "run/checkpoints/latest.pt", "posenet.pt")}

@@ -66,7 +66,47 @@ def configure_render(scene: bpy.types.Scene, engine: str, size: int, samples: in
         settings["antialiasing"] = "renderer"
     for path in eng.default_look | (eng.toon_look if toon else {}):
         settings[path.rsplit(".", 1)[1]] = _get(scene, path)
+    if eng.world_light is not None:
+        settings["lighting"] = light_scene(scene, eng.world_light)
     return settings
+
+
+# A world dimmer than this (mean linear colour x strength) lights nothing a camera would show.
+DARK_WORLD = 0.2
+
+
+def world_emission(world: bpy.types.World | None) -> float:
+    """The mean linear radiance a world sends in: its Background node's colour x strength; inf when
+    something is plugged into them (a sky or an image: assume it lights), 0 without a world."""
+    if world is None:
+        return 0.0
+    tree = world.node_tree
+    out = next((n for n in tree.nodes if n.bl_idname == "ShaderNodeOutputWorld" and n.is_active_output), None) \
+        if tree is not None else None
+    if out is None or not out.inputs["Surface"].is_linked:
+        return 0.0 if tree is not None else float(sum(world.color) / 3)
+    node = out.inputs["Surface"].links[0].from_node
+    if node.bl_idname != "ShaderNodeBackground":
+        return float("inf")
+    color, strength = node.inputs["Color"], node.inputs["Strength"]
+    if color.is_linked or strength.is_linked:
+        return float("inf")
+    return float(sum(color.default_value[:3]) / 3 * strength.default_value)
+
+
+def light_scene(scene: bpy.types.Scene, strength: float) -> str:
+    """Light a scene that has no light of its own (no lamp that renders, a dark world) with a new
+    uniform white world of ``strength``; return what lights it (recorded in the dataset config)."""
+    if any(o.type == "LIGHT" and not o.hide_render for o in scene.objects):
+        return "the rig's lamps"
+    if world_emission(scene.world) >= DARK_WORLD:
+        return "the rig's world"
+    world = bpy.data.worlds.new("datagen_white_world")
+    bg = next(n for n in world.node_tree.nodes if n.bl_idname == "ShaderNodeBackground")
+    bg.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
+    bg.inputs["Strength"].default_value = strength
+    scene.world = world
+    return f"a uniform white world of strength {strength:g}"
 
 
 def _set(obj, path: str, value) -> None:

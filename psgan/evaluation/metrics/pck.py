@@ -134,26 +134,80 @@ def _quiet():
 # poses of a walk cycle are all "correct" against each other, which is the blindness this replaces.
 VERDICT_KEY = "pck_person@0.1"
 
+# Statuses from worst to best; "inconclusive" is not ranked (it says nothing about the model).
+STATUS_ORDER = ("ignored", "partly", "follows")
+
+
+def judge(g: float, f: float, c: float) -> str:
+    """The status of a generated score ``g`` against its floor ``f`` and ceiling ``c`` (verdict's rule)."""
+    if not all(isinstance(v, float) and np.isfinite(v) for v in (g, f, c)) or c - f < 0.05:
+        return "inconclusive"
+    gap, lift = c - f, g - f
+    if lift >= max(0.1, 0.5 * gap):
+        return "follows"
+    if lift >= max(0.05, 0.2 * gap):
+        return "partly"
+    return "ignored"
+
+
+def group_verdicts(pose: dict) -> dict[str, dict]:
+    """{group: {"status", "generated", "floor", "ceiling"}} from the per-group scores of ``pose``
+    (empty when the scores have no groups)."""
+    parts = ("generated", "floor", "ceiling")
+    names = [g for g in pose["generated"].get("groups", {}) if all(g in pose[p].get("groups", {}) for p in parts)]
+    out = {}
+    for name in names:
+        g, f, c = (pose[p]["groups"][name] for p in parts)
+        out[name] = {"status": judge(g, f, c), "generated": g, "floor": f, "ceiling": c}
+    return out
+
+
+def weakest_group(groups: dict[str, dict]) -> str | None:
+    """The conclusive group with the worst status; among equals, the one that covers the least of
+    its floor-to-ceiling gap. None when no group is conclusive."""
+    ranked = [(STATUS_ORDER.index(v["status"]), (v["generated"] - v["floor"]) / (v["ceiling"] - v["floor"]), name)
+              for name, v in groups.items() if v["status"] in STATUS_ORDER]
+    return min(ranked)[2] if ranked else None
+
+
+# "follows overall, arms partly", "partly follows overall, legs ignored"
+_OVERALL = {"follows": "follows", "partly": "partly follows", "ignored": "ignores the pose"}
+_GROUP = {"follows": "follow", "partly": "partly", "ignored": "ignored"}
+
 
 def verdict(pose: dict, key: str = VERDICT_KEY) -> dict:
-    """What the pose scores mean, from the generated score against the floor and the ceiling.
+    """What the pose scores mean, from the generated score against the floor and the ceiling, overall
+    and per joint group (docs/evaluation.md).
 
     ``follows``: the generated images score above the floor by at least half the floor-to-ceiling gap
     and by 0.1 at least; ``partly``: above it by a fifth of the gap and 0.05; ``ignored``: less;
     ``inconclusive``: the detector's ceiling is within 0.05 of the floor (it cannot tell poses apart
-    on this data, so no model could show anything)."""
+    on this data, so no model could show anything). The same rule on each joint group's scores gives
+    ``groups``; ``weakest`` names the conclusive group that does worst, and the text says it
+    ("follows overall, arms partly: ...") when it is below the overall status."""
     g, f, c = (pose[p][key] for p in ("generated", "floor", "ceiling"))
     if not all(isinstance(v, float) and np.isfinite(v) for v in (g, f, c)):
         return {"status": "inconclusive", "metric": key, "text": "no scores (no keypoints to score)"}
-    gap = c - f
-    lift = g - f
-    if gap < 0.05:
-        status, text = "inconclusive", (f"inconclusive: the detector scores real images {c:.2f} and the floor "
-                                        f"{f:.2f}; it cannot tell these poses apart")
-    elif lift >= max(0.1, 0.5 * gap):
-        status, text = "follows", f"follows the pose: {g:.2f} against a floor of {f:.2f} (ceiling {c:.2f})"
-    elif lift >= max(0.05, 0.2 * gap):
-        status, text = "partly", f"partly follows the pose: {g:.2f} against a floor of {f:.2f} (ceiling {c:.2f})"
-    else:
-        status, text = "ignored", f"at its floor: the pose is ignored ({g:.2f} against {f:.2f}, ceiling {c:.2f})"
-    return {"status": status, "metric": key, "generated": g, "floor": f, "ceiling": c, "text": text}
+    status = judge(g, f, c)
+    scores = f"{g:.2f} against a floor of {f:.2f} (ceiling {c:.2f})"
+    text = {"inconclusive": (f"inconclusive: the detector scores real images {c:.2f} and the floor "
+                             f"{f:.2f}; it cannot tell these poses apart"),
+            "follows": f"follows the pose: {scores}",
+            "partly": f"partly follows the pose: {scores}",
+            "ignored": f"at its floor: the pose is ignored ({g:.2f} against {f:.2f}, ceiling {c:.2f})"}[status]
+    out = {"status": status, "metric": key, "generated": g, "floor": f, "ceiling": c}
+    groups = group_verdicts(pose)
+    weakest = weakest_group(groups)
+    if groups:
+        out.update(groups=groups, weakest=weakest,
+                   weakest_status=groups[weakest]["status"] if weakest else "inconclusive")
+    if weakest is not None and status in STATUS_ORDER:
+        w = groups[weakest]
+        wscores = f"{weakest} {w['generated']:.2f} against {w['floor']:.2f} (ceiling {w['ceiling']:.2f})"
+        if STATUS_ORDER.index(w["status"]) < STATUS_ORDER.index(status):
+            text = f"{_OVERALL[status]} overall, {weakest} {_GROUP[w['status']]}: {scores}; {wscores}"
+        else:
+            text += (f"; every joint group {_OVERALL[status]}, the weakest {wscores}" if w["status"] == status
+                     else f"; weakest group {wscores}")
+    out["text"] = text
+    return out

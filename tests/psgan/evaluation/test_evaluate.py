@@ -132,6 +132,33 @@ def test_verdict_rules():
     assert verdict(pose(float("nan"), 0.4, 0.9))["status"] == "inconclusive"
 
 
+def test_verdict_names_the_weakest_joint_group():
+    from psgan.evaluation.metrics.pck import verdict
+
+    def pose(overall, groups):
+        return {p: {"pck_person@0.1": overall[i], "groups": {g: v[i] for g, v in groups.items()}}
+                for i, p in enumerate(("generated", "floor", "ceiling"))}
+    # The demo's figures of the issue: follows overall, the arms only partly.
+    v = verdict(pose((0.84, 0.21, 0.98), {"head": (0.95, 0.30, 0.99), "torso": (0.97, 0.95, 0.98),
+                                          "arms": (0.55, 0.40, 0.97), "legs": (0.80, 0.20, 0.98)}))
+    assert v["status"] == "follows" and v["weakest"] == "arms" and v["weakest_status"] == "partly"
+    assert v["text"] == ("follows overall, arms partly: 0.84 against a floor of 0.21 (ceiling 0.98); "
+                         "arms 0.55 against 0.40 (ceiling 0.97)")
+    # The torso's ceiling is within 0.05 of its floor: inconclusive, never the weakest.
+    assert v["groups"]["torso"]["status"] == "inconclusive"
+    assert v["groups"]["head"] == {"status": "follows", "generated": 0.95, "floor": 0.30, "ceiling": 0.99}
+    # Every group follows: the text still names the weakest (the least of its gap covered).
+    v = verdict(pose((0.84, 0.21, 0.98), {"arms": (0.75, 0.40, 0.97), "legs": (0.80, 0.20, 0.98)}))
+    assert v["weakest"] == "arms" and v["weakest_status"] == "follows"
+    assert v["text"].endswith("; every joint group follows, the weakest arms 0.75 against 0.40 (ceiling 0.97)")
+    # Below the overall status in a model that only partly follows.
+    v = verdict(pose((0.55, 0.46, 0.9), {"arms": (0.41, 0.40, 0.97), "legs": (0.60, 0.40, 0.98)}))
+    assert v["text"].startswith("partly follows overall, arms ignored: 0.55 against a floor of 0.46")
+    # No groups in the scores: the overall text alone, no group fields.
+    v = verdict({p: {"pck_person@0.1": x} for p, x in (("generated", 0.73), ("floor", 0.46), ("ceiling", 0.9))})
+    assert "groups" not in v and "weakest" not in v
+
+
 def test_checkpoints_through_the_cli_with_compare(sticks, tmp_path, monkeypatch):
     data, det = sticks
     import psgan.evaluation.metrics.fid as fid

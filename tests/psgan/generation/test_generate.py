@@ -78,7 +78,15 @@ def test_interpolation_and_grid(run, tmp_path):
     r = _gen(ckpt, "--poses", data, "--rows", "0:3", "--grid", "2", "--with-pose", "--size", "16",
              "-o", tmp_path / "g.png")
     assert r.exit_code == 0, r.output
-    assert np.asarray(Image.open(tmp_path / "g.png")).shape == (3 * 18 + 2, 3 * 18 + 2, 3)
+    sheet = np.asarray(Image.open(tmp_path / "g.png"))
+    # 3 poses x (a pose row + 2 latents) of 16 px tiles, a label column of 64 px, a label row on top.
+    top = sheet.shape[0] - (3 * 18 + 2)
+    assert 12 <= top <= 16 and sheet.shape[1:] == (64 + 3 * 18 + 2, 3)
+    left, head = sheet[top:, :64], sheet[:top, 64:]
+    for r in range(3):                               # "pose", "seed 0", "seed 1": ink left of each row
+        assert (left[2 + 18 * r:2 + 18 * r + 16] < 128).any()
+    for c in range(3):                               # the dataset row above each column
+        assert (head[:, 2 + 18 * c:2 + 18 * c + 16] < 128).any()
 
 
 def test_fixed_latent_is_the_same_character_across_calls(run, tmp_path):

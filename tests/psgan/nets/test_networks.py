@@ -56,3 +56,34 @@ def test_bf16_autocast_on_cpu_is_close_to_fp32():
             score = D(img, poses)
     assert img.dtype == torch.bfloat16 and torch.isfinite(score.float()).all()
     assert (img.float() - ref).abs().mean() < 0.05 * ref.abs().mean() + 0.02
+
+
+def test_nothing_marks_the_border_of_a_generated_image():
+    """With no spatial signal (the 4x4 map a constant, no keypoint present) G paints a uniform image:
+    its padding gives the corners no input of their own. Zero padding (the paper's) does, and that
+    input drew a coloured dot in every corner of every image of a short run (16x16, 3 kimg: the corner
+    pixels 34/255 from white on average against 3.7 with replicate padding; docs/training.md)."""
+    torch.manual_seed(0)
+    spread = {}
+    for pad in ("zeros", "replicate"):
+        cfg = ModelConfig(num_keypoints=4, latent=8, fmap_base=64, fmap_max=16, max_res=32, g_padding=pad)
+        G = Generator(cfg).eval()
+        with torch.no_grad():
+            G.blocks["4"].dense.weight.zero_()
+            ch = G.blocks["4"].ch                                    # every 4x4 pixel the same features
+            G.blocks["4"].dense.bias.copy_(torch.randn(ch, 1).expand(ch, 16).reshape(-1))
+        xy = torch.zeros(2, 4, 2)
+        vis = torch.zeros(2, 4, dtype=torch.uint8)                  # no keypoint: the maps are all -1
+        img = G(torch.randn(2, 8), pose_pyramid(xy, vis, 32, 32), 32, 1.0)
+        spread[pad] = float((img - img[..., 16:17, 16:17]).abs().amax())
+    assert spread["replicate"] < 1e-5
+    assert spread["zeros"] > 1e-2
+
+
+def test_checkpoints_without_g_padding_keep_zero_padding():
+    from psgan.config import TrainConfig
+
+    old = TrainConfig(data="d.h5", out="o").to_json().replace('"g_padding": "replicate",', "")
+    assert '"g_padding"' not in old
+    assert TrainConfig.from_json(old).model.g_padding == "zeros"
+    assert ModelConfig().g_padding == "replicate"
