@@ -54,10 +54,10 @@ def keypoint_origins(mapping: dict[str, object], humanoid: dict[str, str], keyma
             out[kp] = "empty"
         elif kind == "mid":
             out[kp] = "midpoint"
-        elif joints and joints[0].bone in declared:
-            out[kp] = "humanoid"
         elif joints and standard.get(kp) == joints[0].bone:
             out[kp] = "standard"
+        elif joints and joints[0].bone in declared:
+            out[kp] = "humanoid"
         elif joints and joints[0].end == "tail":
             out[kp] = "fallback"
         else:

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import blender_rigs
+from datagen.render.workers import CRASH_ENV
 from helpers.compare import assert_same_dataset
 from helpers.cli_checks import check_one_line_error, snapshot
 from helpers.synthetic import SHARED_ASSETS
@@ -85,21 +86,12 @@ def test_workers_shards_and_resume_equal_one_run(five, outfits, tmp_path, monkey
     r = CliRunner().invoke(main, ["merge", *map(str, parts), "-o", str(tmp_path / "m.h5")])
     assert r.exit_code == 0, r.output
     assert_same_dataset(tmp_path / "m.h5", five)
-    # Killed after 7 rows (mid-rig), then resumed: the same file.
-    import datagen.render.rows as rows_mod
-
-    real, done = rows_mod.render_cast_job, []
-
-    def dies(*a):
-        if len(done) == 7:
-            raise RuntimeError("killed")
-        done.append(1)
-        return real(*a)
-    monkeypatch.setattr(rows_mod, "render_cast_job", dies)
+    # Its Blender crashes at row 7 (mid-rig) with no retry left, then the run is resumed: the same file.
+    monkeypatch.setenv(CRASH_ENV, "7:99")
     resumed = tmp_path / "r.h5"
-    with pytest.raises(RuntimeError, match="killed"):
-        render("--rig", outfits, "--frames", "2", "-o", resumed)
-    monkeypatch.undo()
+    code, text = render("--rig", outfits, "--frames", "2", "--attempts", "1", "-o", resumed)
+    assert code == 1 and "Blender crashed" in text, text
+    monkeypatch.delenv(CRASH_ENV)
     assert not resumed.exists() and (tmp_path / "r.h5.partial").exists()
     code, text = render("--rig", outfits, "--frames", "2", "--resume", "-o", resumed)
     assert code == 0 and "from the earlier run" in text, text

@@ -150,7 +150,10 @@ def test_kill_9_of_workers_at_several_moments(boxman, reference, tmp_path, worke
             proc.kill()
     assert proc.returncode == 0, stderr
     lines = warnings(stderr)
-    assert len(lines) == 3 and all("died (SIGKILL) before committing rows" in x for x in lines), stderr
+    # One line per kill that cost rows; on a loaded machine the late kill can land on a worker that has
+    # just committed its last row, which loses nothing and restarts nothing.
+    assert len(lines) in (len(killed) - 1, len(killed)) and lines, stderr
+    assert all("died (SIGKILL) before committing rows" in x for x in lines), stderr
     same_rows(out, reference)
     # The killed Blenders' frame folders (/dev/shm/datagen-<pid>-*) are removed by the supervisor.
     assert not [d for pid in killed for d in Path("/dev/shm").glob(f"datagen-{pid}-*")]
