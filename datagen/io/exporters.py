@@ -67,14 +67,15 @@ def image_meta(reader: DatasetReader):
     return lambda row: {"row": row, **{k: v[row] for k, v in cols.items()}}
 
 
-def _prepare_target(out: Path) -> Path:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ExportError(f"{out}: exists and is not an empty folder")
-    check_output(out, kind="dir")
+def _prepare_target(out: Path, overwrite: bool) -> Path:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise ExportError(f"{out}: exists (use --overwrite to replace it)")
+    check_output(out, kind="dir", overwrite=overwrite)
     return out.parent / f".{out.name}.export-{os.getpid()}"
 
 
-def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, progress: bool = False) -> int:
+def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, progress: bool = False,
+                   overwrite: bool = False) -> int:
     """Export every row of ``file`` to the folder ``out`` (absent or empty) as ``to``:
 
     * ``coco`` / ``coco18``: ``person_keypoints.json`` (COCO keypoint format, one image and one
@@ -83,12 +84,13 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
     * ``openpose``: ``keypoints/000000_keypoints.json`` (OpenPose 1.3, one person) and
       ``images/000000.png`` ...
 
-    Written into a temporary folder that is renamed to ``out`` when complete. Returns the row count.
+    Written into a temporary folder that is renamed to ``out`` when complete; ``overwrite`` replaces an
+    existing ``out`` then (the command line first checks it holds only an export). Returns the row count.
     """
     if to not in EXPORT_FORMATS:
         raise ExportError(f"--to must be one of {', '.join(EXPORT_FORMATS)}, not {to!r}")
     out = Path(out)
-    tmp = _prepare_target(out)
+    tmp = _prepare_target(out, overwrite)
     with OutputLock(out), write_errors(out), open_dataset(file) as reader:
         remove_leftovers(out)
         fmt = EXPORT_FORMATS[to]
@@ -104,7 +106,7 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
             masks = reader.file[f"masks/{s}"] if reader.has(f"masks/{s}") else None
             meta = image_meta(reader)
             coco_images, coco_anns = [], []
-            with tqdm(total=len(reader), unit="row", disable=not progress, desc=f"export {to}") as bar:
+            with tqdm(total=len(reader), unit="row", disable=None if progress else True, desc=f"export {to}") as bar:
                 for start in range(0, len(reader), 64):
                     stop = min(len(reader), start + 64)
                     block_masks = masks[start:stop] if masks is not None and fmt.layout == "coco" else None
@@ -129,7 +131,7 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
                        "categories": [coco_category(kps)]}
                 (tmp / COCO_FILE).write_text(json.dumps(doc, allow_nan=False))  # NaN is not JSON
             if out.exists():
-                out.rmdir()  # empty, checked above
+                shutil.rmtree(out)  # empty, or replaced with overwrite
             os.replace(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -290,7 +290,7 @@ def _run_locked(kind: str, entries: list, out: Path, header: DatasetHeader, opts
             results = map(_convert_chunk, [kind] * len(chunks), chunks, [opts] * len(chunks),
                           [header] * len(chunks), shards)
         written = []
-        with tqdm(total=len(entries), unit="entry", disable=not progress, desc=f"import {kind}") as bar:
+        with tqdm(total=len(entries), unit="entry", disable=None if progress else True, desc=f"import {kind}") as bar:
             for shard, part in zip(shards, results):
                 for line in part.problems:
                     log.warning("skipped %s", line)
