@@ -218,7 +218,6 @@ def dataset_fingerprint(reader) -> str:
 
 # -- training ------------------------------------------------------------------------------------
 
-@dataclass
 # Below this many training rows the detector cannot learn the poses (a 16-row file reaches PCK@0.05 of a
 # few hundredths): eval's pose scores then measure the detector, not the model. docs/evaluation.md.
 MIN_TRAIN_ROWS = 256
@@ -232,6 +231,7 @@ def steps_for_rows(steps: int, rows: int, batch: int) -> int:
     return max(1, min(steps, -(-MAX_EPOCHS * rows // batch)))
 
 
+@dataclass
 class PoseNetTrainConfig:
     """Settings of ``psgan posenet train`` (defaults: about 5 minutes at 64x64 on two CPU cores)."""
 
