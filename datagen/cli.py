@@ -238,7 +238,8 @@ def render(rig: Path | None, frames: int, out: str | None, size: int, costumes: 
         rig_path = rig if rig is not None else DEFAULT_RIG
         if not rig_path.is_file():
             raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
-        click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None, keypoint_set))
+        click.echo(describe_rig(rig_path, load_keymap(keymap) if keymap else None, keypoint_set,
+                                [str(m) for m in motions] or None, motion_fps))
         return
     if out is None and not dry_run:
         raise click.UsageError("Missing option '-o' / '--out'.")

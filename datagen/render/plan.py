@@ -22,6 +22,9 @@ from datagen.render.config import RenderConfig, RenderError
 EDGE_PAD_PX = 3.0  # framing keeps the geometry this many pixels inside the image border
 
 
+GOLDEN = (5 ** 0.5 - 1) / 2   # 0.618...: the most irrational step, so no period of a motion aliases it
+
+
 def poses_per_clip(durations: list[float], n: int) -> np.ndarray:
     """How many of ``n`` poses each clip gets: its share of the total duration (largest remainder), at
     least one each while n reaches the clip count, so a short clip is not skipped; with fewer poses than
@@ -46,16 +49,17 @@ def poses_per_clip(durations: list[float], n: int) -> np.ndarray:
 def sample_poses(durations: list[float], n: int) -> tuple[np.ndarray, np.ndarray]:
     """N poses over the clips -> (clip index (N,), time in clip (N,)), in clip order.
 
-    Clip c gets :func:`poses_per_clip` poses at the middles of equal slots of its duration: a tiny run
-    (``--frames 8``) shows eight different moments of its clips, never the first frames of several
-    clips (which look alike: most clips start from the rest pose).
+    Clip c gets :func:`poses_per_clip` poses at the phases of the golden-ratio sequence
+    frac((j + 1/2) * 0.618...), j < k, sorted in time: spread over the clip like even spacing, never
+    its first frame (most clips start from the rest pose, so first frames of several clips look alike),
+    and never at equal steps, which land on the same pose of a periodic motion (a wave's two poses half
+    a clip apart are one pose).
     """
     d = np.asarray(durations, dtype=np.float64)
     k = poses_per_clip(durations, n)
     clip = np.repeat(np.arange(len(d)), k)
-    slot = np.concatenate([np.arange(c) for c in k]) if n else np.zeros(0)
-    t = (slot + 0.5) * d[clip] / np.repeat(np.maximum(k, 1), k)
-    return clip.astype(np.int32), t
+    phase = np.concatenate([np.sort(np.mod((np.arange(c) + 0.5) * GOLDEN, 1.0)) for c in k]) if n else np.zeros(0)
+    return clip.astype(np.int32), phase * d[clip]
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:

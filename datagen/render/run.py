@@ -189,11 +189,15 @@ def _progress(total: int, initial: int, enabled: bool):
                 dynamic_ncols=True, smoothing=0.1)
 
 
-def describe_rig(rig: Path, keymap: dict | None = None, keypoint_set: str = "avatar20") -> str:
-    """What ``--rig`` offers: costumes, clips and the bone behind each keypoint (``--list``)."""
+def describe_rig(rig: Path, keymap: dict | None = None, keypoint_set: str = "avatar20",
+                 motions: list[str] | None = None, motion_fps: float | None = None) -> str:
+    """What ``--rig`` offers: costumes, clips (with ``motions``: the BVH clips that play instead) and the
+    bone behind each keypoint (``--list``)."""
     BlenderSession = blender_session_class()
 
-    session = BlenderSession(rig, keymap=keymap, keypoint_set=keypoint_set)
+    for motion in motions or []:
+        load_bvh(motion)  # a malformed clip fails here, before Blender starts
+    session = BlenderSession(rig, keymap=keymap, keypoint_set=keypoint_set, motions=motions, motion_fps=motion_fps)
     lines = [f"rig {rig}: armature {session.rig.armature.name!r}, {len(session.rig.bone_names)} bones",
              f"costumes ({len(session.costumes)}): " + ", ".join(c.name for c in session.costumes),
              f"clips ({len(session.clips)}): " + ", ".join(f"{c.name} [{c.start:g}-{c.end:g}]" for c in session.clips),
