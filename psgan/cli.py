@@ -135,13 +135,18 @@ def train(ctx: click.Context, data: Path, out: str, resume: bool, overwrite: boo
 
     \b
     Examples:
-      psgan train data.h5 -o runs/full                      # the paper's schedule
-      psgan train data.h5 --max-res 32 --kimg-per-phase 2 -o runs/demo
+      psgan train data.h5 --max-res 64 --kimg-per-phase 2 --batch 8 --lr 0.002 --ema-rampup 0.02 \\
+          --fmap-max 32 --fmap-base 512 --latent 64 -o runs/demo   # minutes on a CPU (make demo)
+      psgan train data.h5 -o runs/full                      # the paper's schedule: days, a GPU
+      psgan train data.h5 -o runs/full --dry-run            # the plan and its estimated time only
       psgan train data.h5 -o runs/full --resume             # continue exactly
+      psgan train data.h5 -o runs/demo --resume --final-kimg 8   # extend a finished run
       torchrun --nproc_per_node=4 -m psgan.cli train data.h5 -o runs/ddp
 
-    With --resume, options that differ from the saved run are refused, except --workers, --cache-mb,
-    --threads, --device and the --*-kimg/--snap/--keep output periods (docs/training.md).
+    It prints its plan first: images, phases and the time estimated from one measured step per
+    resolution (a warning when a CPU run passes an hour). With --resume, options that differ from the
+    saved run are refused, except --workers, --cache-mb, --threads, --device, the --*-kimg/--snap/--keep
+    output periods and a larger --final-kimg (docs/training.md).
     """
     from psgan.config import configure
     from psgan.nets.device import resolve_device
