@@ -58,7 +58,8 @@ COMMANDS = [
     Command("generate", psgan_main, lambda i, r: ["generate", r / "run", "--poses", r / "tiny.h5", "--rows", "0:2"],
             ".gif"),
     Command("eval", psgan_main, lambda i, r: ["eval", r / "run", "--data", r / "tiny.h5", "--metrics", "diversity",
-                                              "--diversity-poses", "2", "--diversity-latents", "2"], ".json",
+                                              "--posenet", r / "det.pt", "--diversity-poses", "2",
+                                              "--diversity-latents", "2"], ".json",
             optional_out=True),
     Command("posenet train", psgan_main, lambda i, r: ["posenet", "train", r / "tiny.h5", "--res", "16",
                                                        "--steps", "1", "--batch", "2"], ".pt"),
@@ -72,9 +73,12 @@ def test_every_writing_command_is_in_the_table():
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    """A tiny trained run (run/, tiny.h5) for generate, eval and posenet train."""
+    """A tiny trained run (run/, tiny.h5) and detector (det.pt) for generate, eval and posenet train."""
     folder = tmp_path_factory.mktemp("run")
     train_tiny_run(folder)
+    r = CliRunner().invoke(psgan_main, ["posenet", "train", str(folder / "tiny.h5"), "-o", str(folder / "det.pt"),
+                                        "--res", "16", "--steps", "1", "--batch", "2"])
+    assert r.exit_code == 0, r.output
     return folder
 
 
