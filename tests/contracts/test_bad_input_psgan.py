@@ -220,7 +220,7 @@ CASES = {
     "posenet seed -1": _p("--seed", "-1"),
     "posenet device banana": _p("--device", "banana", code=1, names="'banana'"),
     "posenet device cuda": _p("--device", "cuda", code=1, names="--device cuda"),
-    "posenet out is a folder": _p(code=2, names="is a directory", out="{dir}"),
+    "posenet out is a folder": _p(code=1, names="is a folder", out="{dir}"),
     "posenet out missing folder": _p(code=1, names="nowhere", out="{dir}/nowhere/p.pt"),
     "posenet data junk": _p(code=1, names="junk.h5", data="{junk_h5}"),
     "posenet data missing": _p(code=1, names="gone.h5", data="{dir}/gone.h5"),
