@@ -157,7 +157,11 @@ def train(ctx: click.Context, data: Path, out: str, resume: bool, overwrite: boo
         raise click.UsageError("--no-ema-warmup and --ema-rampup are two rules for the same warm-up: give one")
     if resume and overwrite:
         raise click.UsageError("--resume continues the run and --overwrite starts it again: give one")
-    out = resolve_output(out, "train", overwrite, resume=resume).path
+    import os
+
+    # Rank 0 checks the run folder; under torchrun the others could see the folder it has just made.
+    out = resolve_output(out, "train", overwrite, resume=resume).path if int(os.environ.get("RANK", 0)) == 0 \
+        else Path(out)
     cfg = configure(data, out, max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
                     batch=batch, lr=lr, use_pose=not no_pose, latent=latent, fmap_base=fmap_base,
                     fmap_max=fmap_max, seed=seed, mirror=not no_mirror, ema_warmup=not no_ema_warmup,
@@ -169,7 +173,6 @@ def train(ctx: click.Context, data: Path, out: str, resume: bool, overwrite: boo
                         progress=not quiet, dry_run=dry_run, report=click.echo)
     if ckpt is None:   # --dry-run
         return
-    import os
     if int(os.environ.get("RANK", 0)) == 0:
         click.echo(f"checkpoint: {ckpt}\nsamples:    {Path(cfg.out) / 'samples' / 'final.png'}")
 

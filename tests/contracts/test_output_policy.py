@@ -204,3 +204,4 @@ def test_blender_commands_overwrite(c, tmp_path):
     r = invoke(c, c.argv(i, tmp_path, str(out), "--overwrite"))
     assert r.exit_code == 0, r.output
     assert out.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"
+    assert "\r" not in r.output          # not a terminal: no progress bar, plain lines
