@@ -89,14 +89,14 @@ def resolve_output(raw: str | os.PathLike, command: str, overwrite: bool = False
     as_folder = text.endswith(("/", os.sep)) or path.is_dir()
     suffix = path.suffix.lower()
     if as_folder and not kind.folder:
-        raise OutputError(f"{text}: is a folder; `{command}` writes a {kind.what} "
+        raise OutputError(f"{text}: is a folder; `{command}` writes {_a(kind.what)} "
                           f"({kind.suffixes()}): give its file name")
     if kind.formats == {FOLDER: kind.formats.get(FOLDER)} and suffix in _FILE_SUFFIXES and not as_folder:
-        raise OutputError(f"{text}: `{command}` writes a {kind.what}, not a {suffix} file")
+        raise OutputError(f"{text}: `{command}` writes {_a(kind.what)}, not a {suffix} file")
     if kind.folder and (as_folder or not suffix or kind.formats == {FOLDER: kind.formats[FOLDER]}):
         fmt = kind.formats[FOLDER]
         if path.exists() and not path.is_dir():
-            raise OutputError(f"{text}: exists and is not a folder; `{command}` writes a {kind.what}")
+            raise OutputError(f"{text}: exists and is not a folder; `{command}` writes {_a(kind.what)}")
     elif suffix in kind.formats:
         fmt = kind.formats[suffix]
     else:
@@ -112,11 +112,15 @@ def resolve_output(raw: str | os.PathLike, command: str, overwrite: bool = False
                    if not any(fnmatch.fnmatch(p.name, pat) for pat in kind.contents)]
         if foreign:
             raise OutputError(f"{text}: holds {foreign[0]!r}, which `{command}` does not write; "
-                              f"--overwrite replaces only a {kind.what} (remove it yourself or choose another -o)")
+                              f"--overwrite replaces only {_a(kind.what)} (remove it yourself or choose another -o)")
     if not (kind.parents and not path.parent.exists()):
         check_output(path, kind="dir" if path.is_dir() or fmt == kind.formats.get(FOLDER) else "file",
                      overwrite=True)
     return Output(path, fmt, exists)
+
+
+def _a(what: str) -> str:
+    return ("an " if what[0] in "aeiou" else "a ") + what
 
 
 def clear_folder(out: Output, command: str) -> None:
