@@ -125,11 +125,11 @@ def _a(what: str) -> str:
 
 def clear_folder(out: Output, command: str) -> None:
     """Remove what ``command`` wrote into the existing folder ``out`` (after :func:`resolve_output`
-    allowed replacing it), leaving the folder itself."""
+    allowed replacing it), leaving the folder itself and its lock (held by the caller)."""
     if not out.exists or not out.path.is_dir():
         return
     for p in out.path.iterdir():
-        if any(fnmatch.fnmatch(p.name, pat) for pat in POLICIES[command].contents):
+        if p.name != ".lock" and any(fnmatch.fnmatch(p.name, pat) for pat in POLICIES[command].contents):
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p)
             else:
