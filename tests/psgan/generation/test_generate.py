@@ -66,7 +66,7 @@ def test_animation_png_folder_and_mp4(run, tmp_path):
 def test_unknown_output_suffix_is_refused(run, tmp_path):
     data, ckpt = run
     r = _gen(ckpt, "--poses", data, "--rows", "0:2", "-o", tmp_path / "a.webm")
-    assert "a.webm" in one_error_line(r) and "unknown output type" in r.output
+    assert "a.webm" in one_error_line(r) and "suffix '.webm'; `generate` writes .gif, .mp4, .png or a folder" in r.output
     assert not (tmp_path / "a.webm").exists() and list(tmp_path.iterdir()) == []
 
 
