@@ -28,12 +28,12 @@ GOLDEN = (5 ** 0.5 - 1) / 2   # 0.618...: the most irrational step, so no period
 def poses_per_clip(durations: list[float], n: int) -> np.ndarray:
     """How many of ``n`` poses each clip gets: its share of the total duration (largest remainder), at
     least one each while n reaches the clip count, so a short clip is not skipped; with fewer poses than
-    clips, one each for n clips spread evenly over the list."""
+    clips, one each for n clips spread evenly over the list from its first."""
     d = np.asarray(durations, dtype=np.float64)
     a = len(d)
     if n < a:
         k = np.zeros(a, np.int64)
-        k[((np.arange(n) + 0.5) * a / n).astype(np.int64)] = 1
+        k[(np.arange(n) * a) // n] = 1     # clips 0, a/n, 2a/n, ...: the first clip, then evenly on
         return k
     quota = n * d / d.sum() if d.sum() > 0 else np.full(a, n / a)
     k = np.maximum(1, np.floor(quota)).astype(np.int64)

@@ -28,7 +28,7 @@ def test_tiny_runs_show_different_moments_of_many_clips():
     clip, t = sample_poses([40.0] * 8, 16)       # two poses a clip: not half a clip apart (a wave's one pose)
     assert not np.allclose(np.abs(t[1::2] - t[::2]), 20.0)
     clip, t = sample_poses([30.0] * 12, 4)       # fewer poses than clips: clips spread over the list
-    assert clip.tolist() == [1, 4, 7, 10]
+    assert clip.tolist() == [0, 3, 6, 9]
     for n in (1, 5, 7, 100, 1001):
         assert len(sample_poses([3.0, 50.0, 0.5, 20.0, 7.0], n)[0]) == n
 
