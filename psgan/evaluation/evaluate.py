@@ -248,7 +248,8 @@ class _Steps:
     """A one-line progress display over the named steps of an evaluation."""
 
     def __init__(self, enabled: bool, name: str, steps: int = 5) -> None:
-        self.bar = tqdm(total=steps, desc=f"eval {model_label(name)}", disable=not enabled, leave=False)
+        self.bar = tqdm(total=steps, desc=f"eval {model_label(name)}", disable=None if enabled else True,
+                        leave=False)   # None: no bar when not a terminal
         self.started = False
 
     def __call__(self, label: str) -> None:

@@ -312,7 +312,7 @@ def train_posenet(data: str | os.PathLike, cfg: PoseNetTrainConfig,
     gen = torch.Generator().manual_seed(cfg.seed)
     start = time.perf_counter()
     model.train()
-    bar = tqdm(range(cfg.steps), desc=f"posenet {r}x{r}", disable=not progress, unit="step")
+    bar = tqdm(range(cfg.steps), desc=f"posenet {r}x{r}", disable=None if progress else True, unit="step")
     loss_v = float("nan")
     for step in bar:
         frac = step / max(1, cfg.steps)
