@@ -9,6 +9,7 @@ import click
 
 from datagen.format.command_line import INTERRUPTED, Finite, OneLineGroup
 from datagen.format.keypoint_sets import KEYPOINT_SETS
+from datagen.format.output_policy import POLICIES, resolve_output
 from datagen.io.formats import EXPORT_FORMATS
 from datagen.render.engines import ENGINES
 
@@ -25,6 +26,13 @@ def main(verbose: bool) -> None:
 
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+# -o stays a string: its trailing "/" means a folder (datagen.format.output_policy).
+_OUT = click.Path(path_type=str)
+_OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+
+
+def _out_help(command: str, what: str) -> str:
+    return f"{what} ({POLICIES[command].suffixes()}); required."
 
 
 # ---- foundation: info / validate / preview ---------------------------------------------------
@@ -59,8 +67,8 @@ def validate(file: Path, quick: bool) -> None:
 
 @main.command()
 @click.argument("file", type=_EXISTING_FILE)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="PNG file to write.")
+@click.option("-o", "--out", type=_OUT, required=True, help=_out_help("preview", "Sheet to write"))
+@_OVERWRITE
 @click.option("--n", "count", type=click.IntRange(1, 1024), default=16, show_default=True,
               help="Number of rows (evenly spaced over the file) when --rows is not given.")
 @click.option("--rows", type=str, default=None, help="Rows to show: START:STOP[:STEP] or a comma list, e.g. 0:64:8 or 0,5,9.")
@@ -72,7 +80,7 @@ def validate(file: Path, quick: bool) -> None:
 @click.option("--clip", "clips", multiple=True, help="Only rows of these clips (comma list or repeated).")
 @click.option("--costume", "costumes", multiple=True, help="Only rows of these costumes (comma list or repeated).")
 @click.option("--no-captions", is_flag=True, help="No caption (row clip costume frame, or source) under each tile.")
-def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols: int | None, overlay: bool,
+def preview(file: Path, out: str, overwrite: bool, count: int, rows: str | None, size: int, cols: int | None, overlay: bool,
             clips: tuple[str, ...], costumes: tuple[str, ...], no_captions: bool) -> None:
     """Write a contact sheet: each image with its pose as a coloured skeleton, beside it or on it
     (--overlay), captioned with its row, clip, costume and frame (or source file).
@@ -84,20 +92,22 @@ def preview(file: Path, out: Path, count: int, rows: str | None, size: int, cols
     """
     from datagen.inspect.preview import write_contact_sheet
 
-    write_contact_sheet(file, out, rows=rows, count=count, tile=size, cols=cols, overlay=overlay,
+    target = resolve_output(out, "preview", overwrite)
+    write_contact_sheet(file, target.path, image_format=target.format, rows=rows, count=count, tile=size, cols=cols, overlay=overlay,
                         clips=_names(clips), costumes=_names(costumes), captions=not no_captions)
     click.echo(f"wrote {out}")
 
 
 @main.command()
 @click.argument("file", type=_EXISTING_FILE)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="HTML file to write (one self-contained page).")
+@click.option("-o", "--out", type=_OUT, required=True,
+              help=_out_help("view", "One self-contained HTML page to write"))
+@_OVERWRITE
 @click.option("--rows", type=str, default=None, help="Rows to include: START:STOP[:STEP] or a comma list.")
 @click.option("--max", "limit", type=click.IntRange(1, 100000), default=500, show_default=True,
               help="At most this many rows, evenly spaced over the selection.")
 @click.option("--size", type=click.IntRange(16, 1024), default=128, show_default=True, help="Thumbnail side in pixels.")
-def view(file: Path, out: Path, rows: str | None, limit: int, size: int) -> None:
+def view(file: Path, out: str, overwrite: bool, rows: str | None, limit: int, size: int) -> None:
     """Write one static HTML page to browse a dataset in a browser: thumbnails with skeleton overlays
     that can be switched off, filters by clip and costume, per-keypoint visibility, the file's config.
 
@@ -106,7 +116,7 @@ def view(file: Path, out: Path, rows: str | None, limit: int, size: int) -> None
     """
     from datagen.inspect.view import write_view
 
-    path, tiles = write_view(file, out, rows=rows, limit=limit, tile=size)
+    path, tiles = write_view(file, resolve_output(out, "view", overwrite).path, rows=rows, limit=limit, tile=size)
     click.echo(f"wrote {path} ({tiles} tiles)")
 
 
@@ -129,10 +139,10 @@ def _pose_options(command):
     declares its own --rig: `render` takes several)."""
     for option in reversed([
         click.option("--frames", type=click.IntRange(1, 10**8), default=600, show_default=True,
-                     help="Poses, evenly spaced over the clips played back to back (render: each once per costume)."),
+                     help="Poses, spread over the clips by their lengths (render: each once per costume; docs/rendering.md)."),
         click.option("--size", type=click.IntRange(1, 16384), default=1024, show_default=True, callback=_power_of_two,
                      help="Image side in pixels (a power of two)."),
-        click.option("--clips", multiple=True, help="Clips (Action names) to play, comma-separated (default: all)."),
+        click.option("--clips", multiple=True, help="Clips (Action names, any case) to play, comma-separated (default: all)."),
         click.option("--framing", type=click.Choice(["clip", "run", "follow"]), default="clip", show_default=True,
                      help="clip: a fixed camera per clip; run: one camera for everything; follow: a camera that moves smoothly."),
         click.option("--azimuth", type=Finite(), default=0.0, show_default=True,
@@ -173,8 +183,9 @@ def _render_config(rigs: list[Path], frames: int, size: int, clips: tuple[str, .
               help="Rig file (.blend, .glb, .gltf, .vrm, .fbx, .pmx, .pmd), or a folder of them. Repeat it to render "
                    "several characters into one dataset (docs/rigs.md). Default: the avatar in rigs/avatar.blend.")
 @_pose_options
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("data.h5"),
-              show_default=True, help="Dataset file to write (format v1).")
+@click.option("-o", "--out", type=_OUT, default=None,
+              help=f"Dataset file to write, format v1 ({POLICIES['render'].suffixes()}); required but with --list "
+                   "or --dry-run.")
 @click.option("--costumes", multiple=True, help="Costumes to render, comma-separated (default: all).")
 @click.option("--engine", type=click.Choice(list(ENGINES)), default="workbench", show_default=True,
               help="Render engine: " + "; ".join(f"{e.name}: {e.description}" for e in ENGINES.values()) + ".")
@@ -200,7 +211,7 @@ def _render_config(rigs: list[Path], frames: int, size: int, clips: tuple[str, .
                                                        "clips), keypoint bones and how each bone was found.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (rows, disk, warnings) and a time estimate from 3 "
                                               "test frames, then exit without writing anything.")
-def render(rigs: tuple[Path, ...], frames: int, out: Path, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
+def render(rigs: tuple[Path, ...], frames: int, out: str | None, size: int, costumes: tuple[str, ...], clips: tuple[str, ...],
            engine: str, samples: int | None, framing: str, margin: float, lens_mm: float, azimuth: float,
            elevation: float, azimuth_jitter: float, seed: int, keymap: Path | None, keypoint_set: str,
            motions: tuple[Path, ...], motion_fps: float | None, workers: int,
@@ -236,6 +247,9 @@ def render(rigs: tuple[Path, ...], frames: int, out: Path, size: int, costumes: 
         click.echo(describe_rigs(paths, load_keymap(keymap) if keymap else None, keypoint_set,
                                  [str(m) for m in motions] or None, motion_fps))
         return
+    if out is None and not dry_run:
+        raise click.UsageError("Missing option '-o' / '--out'.")
+    out = _dry_run_stand_in() if out is None else resolve_output(out, "render", overwrite, resume=resume).path
     config = _render_config(paths, frames, size, clips, framing, azimuth, elevation, keymap, keypoint_set, motions,
                             motion_fps, costumes=_names(costumes), engine=engine, samples=samples, margin=margin,
                             lens_mm=lens_mm, azimuth_jitter=azimuth_jitter, seed=seed)
@@ -274,16 +288,24 @@ def _rig_files(paths: list[Path]) -> list[Path]:
     return rig_files(paths, RIG_SUFFIXES)
 
 
+def _dry_run_stand_in() -> Path:
+    """The output a --dry-run without -o locks while it plans (it writes nothing there)."""
+    import os
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"datagen-dry-run-{os.getpid()}.h5"
+
+
 @main.command()
 @click.option("--rig", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Rig file (.blend, .glb, .gltf, .vrm, .fbx, .pmx, .pmd). Default: the avatar in rigs/avatar.blend.")
 @_pose_options
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("poses.h5"),
-              show_default=True, help="Pose-only dataset file (format v1 without /images).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("-o", "--out", type=_OUT, required=True,
+              help=_out_help("poses", "Pose-only dataset file to write (format v1 without /images)"))
+@_OVERWRITE
 def poses(rig: Path | None, motions: tuple[Path, ...], clips: tuple[str, ...], keypoint_set: str, frames: int,
           size: int, framing: str, azimuth: float, elevation: float, motion_fps: float | None,
-          keymap: Path | None, out: Path, overwrite: bool) -> None:
+          keymap: Path | None, out: str, overwrite: bool) -> None:
     """Pose-only run: keypoints, visibility, cameras and times of a rig's motion, no images (fast).
 
     \b
@@ -298,6 +320,7 @@ def poses(rig: Path | None, motions: tuple[Path, ...], clips: tuple[str, ...], k
     rig_path = rig if rig is not None else DEFAULT_RIG
     if not rig_path.is_file():
         raise click.BadParameter(f"{rig_path} does not exist", param_hint="--rig")
+    out = resolve_output(out, "poses", overwrite).path
     config = _render_config([rig_path], frames, size, clips, framing, azimuth, elevation, keymap, keypoint_set,
                             motions, motion_fps)
     s = run_poses(config, out, overwrite=overwrite)
@@ -307,10 +330,9 @@ def poses(rig: Path | None, motions: tuple[Path, ...], clips: tuple[str, ...], k
 
 @main.command()
 @click.argument("shards", nargs=-1, required=True, type=_EXISTING_FILE)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Dataset file to write.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
+@click.option("-o", "--out", type=_OUT, required=True, help=_out_help("merge", "Dataset file to write"))
+@_OVERWRITE
+def merge(shards: tuple[Path, ...], out: str, overwrite: bool) -> None:
     """Join the shard files of one `datagen render --shard K/N` run into one dataset.
 
     \b
@@ -318,20 +340,19 @@ def merge(shards: tuple[Path, ...], out: Path, overwrite: bool) -> None:
     """
     from datagen.format.merge import merge_shards
 
-    s = merge_shards(list(shards), out, overwrite=overwrite)
+    s = merge_shards(list(shards), resolve_output(out, "merge", overwrite).path, overwrite=overwrite)
     click.echo(f"wrote {s['out']}: {s['rows']} rows from {s['shards']} shards")
 
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=_EXISTING_FILE)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Dataset file to write.")
+@click.option("-o", "--out", type=_OUT, required=True, help=_out_help("combine", "Dataset file to write"))
 @click.option("--size", type=int, default=None, callback=lambda c, p, v: v if v is None else _power_of_two(c, p, v),
               help="Resample every input to S x S (a power of two; default: the inputs' common size).")
 @click.option("--keypoint-set", "keypoint_set", type=click.Choice(list(KEYPOINT_SETS)), default=None,
               help="Convert every input's keypoints to this set by landmark (default: the inputs' common set).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-def combine(inputs: tuple[Path, ...], out: Path, size: int | None, keypoint_set: str | None, overwrite: bool) -> None:
+@_OVERWRITE
+def combine(inputs: tuple[Path, ...], out: str, size: int | None, keypoint_set: str | None, overwrite: bool) -> None:
     """Join datasets of different runs, rigs and importers into one file (costume, clip and input
     tables kept; /meta/input says which file each row came from).
 
@@ -342,6 +363,7 @@ def combine(inputs: tuple[Path, ...], out: Path, size: int | None, keypoint_set:
     """
     from datagen.format.combine import combine_datasets
 
+    out = resolve_output(out, "combine", overwrite).path
     s = combine_datasets(list(inputs), out, size=size, keypoint_set=keypoint_set, overwrite=overwrite)
     for note in s["notes"]:
         click.echo(note)
@@ -352,13 +374,12 @@ def combine(inputs: tuple[Path, ...], out: Path, size: int | None, keypoint_set:
 # ---- import / export --------------------------------------------------------------------------
 
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
-_OUT_FILE = click.Path(dir_okay=False, path_type=Path)
 
 
 def _import_options(f):
     """The options every importer takes (ImportOptions)."""
     for opt in reversed([
-        click.option("-o", "--out", type=_OUT_FILE, required=True, help="Dataset file to write (.h5)."),
+        click.option("-o", "--out", type=_OUT, required=True, help=_out_help("import-openpose", "Dataset file to write")),
         click.option("--size", type=click.IntRange(4, 4096), default=256, show_default=True,
                      help="Side S of the square output images (a power of two); images are scaled and "
                           "padded with white to fit."),
@@ -373,7 +394,7 @@ def _import_options(f):
                                              "slower; none is fastest and ~3x larger."),
         click.option("--workers", type=click.IntRange(0, 256), default=0, show_default=True,
                      help="Worker processes (0: one per CPU)."),
-        click.option("--overwrite", is_flag=True, help="Replace an existing output file."),
+        _OVERWRITE,
     ]):
         f = opt(f)
     return f
@@ -388,7 +409,7 @@ def _import_options(f):
               help="Several people in a file: the most complete, most confident one, or a row each.")
 @click.option("--min-confidence", type=Finite(0, None), default=0.0, show_default=True,
               help="Keypoints detected with less confidence count as missing.")
-def import_openpose(images: Path, keypoints: Path, out: Path, size: int, keypoint_set: str, min_keypoints: int,
+def import_openpose(images: Path, keypoints: Path, out: str, size: int, keypoint_set: str, min_keypoints: int,
                     strict: bool, image_compression: str, workers: int, overwrite: bool, person: str,
                     min_confidence: float) -> None:
     """Import OpenPose JSON output (any version, COCO-18 or BODY_25) as a dataset (coco18 by default,
@@ -399,6 +420,7 @@ def import_openpose(images: Path, keypoints: Path, out: Path, size: int, keypoin
     """
     from datagen.io.importers import ImportOptions, import_openpose as run
 
+    out = resolve_output(out, "import-openpose", overwrite).path
     opts = ImportOptions(size=size, keypoint_set=keypoint_set, min_keypoints=min_keypoints,
                          min_confidence=min_confidence,
                          strict=strict, person=person, image_compression=image_compression, workers=workers,
@@ -416,7 +438,7 @@ def import_openpose(images: Path, keypoints: Path, out: Path, size: int, keypoin
 @click.option("--partition", type=_EXISTING_FILE, default=None, help="In-shop list_eval_partition.txt.")
 @click.option("--split", type=click.Choice(["train", "test", "all"]), default="all", show_default=True,
               help="Rows of this split of --partition (test = query + gallery).")
-def import_deepfashion(table: Path, images: Path, out: Path, size: int, keypoint_set: str, min_keypoints: int,
+def import_deepfashion(table: Path, images: Path, out: str, size: int, keypoint_set: str, min_keypoints: int,
                        strict: bool, image_compression: str, workers: int, overwrite: bool, partition: Path | None,
                        split: str) -> None:
     """Import a DeepFashion In-shop keypoint table (PG2 / Deformable-GAN / Pose-Transfer) as coco18.
@@ -427,6 +449,7 @@ def import_deepfashion(table: Path, images: Path, out: Path, size: int, keypoint
     """
     from datagen.io.importers import ImportOptions, import_deepfashion as run
 
+    out = resolve_output(out, "import-deepfashion", overwrite).path
     opts = ImportOptions(size=size, keypoint_set=keypoint_set, min_keypoints=min_keypoints, strict=strict,
                          image_compression=image_compression, workers=workers, overwrite=overwrite)
     click.echo(run(table, images, out, opts, partition=partition, split=split, progress=True).format())
@@ -437,9 +460,9 @@ def import_deepfashion(table: Path, images: Path, out: Path, size: int, keypoint
 @click.argument("file", type=_EXISTING_FILE)
 @click.option("--to", "fmt", type=click.Choice(list(EXPORT_FORMATS)), required=True,
               help="; ".join(f"{f.name}: {f.description}" for f in EXPORT_FORMATS.values()) + ".")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder to create (absent or empty).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing folder (once the new export is complete).")
+@click.option("-o", "--out", type=_OUT, required=True,
+              help="Folder to write (absent or empty; an earlier export with --overwrite); required.")
+@_OVERWRITE
 @click.option("--size", type=click.IntRange(1), default=None,
               help="Pyramid level of the images (default: the file's full size).")
 @click.option("--caption", default=None,
@@ -450,7 +473,7 @@ def import_deepfashion(table: Path, images: Path, out: Path, size: int, keypoint
                    "ControlNet models read; body25 for body25 data).")
 @click.option("--val", "val_fraction", type=Finite(0, 0.9), default=0.1, show_default=True,
               help="yolo: share of the poses held out for validation.")
-def export(file: Path, fmt: str, out: Path, overwrite: bool, size: int | None, caption: str | None,
+def export(file: Path, fmt: str, out: str, overwrite: bool, size: int | None, caption: str | None,
            skeleton: str | None, val_fraction: float) -> None:
     """Export a dataset's keypoints and images for other tools (keypoints converted by landmark to a set
     the format holds when the dataset's own is not one of them).
@@ -461,9 +484,10 @@ def export(file: Path, fmt: str, out: Path, overwrite: bool, size: int | None, c
     """
     from datagen.io.exporters import ExportOptions, export_dataset
 
+    target = resolve_output(out, "export", overwrite)
     opts = ExportOptions(size=size, caption=caption, skeleton=skeleton, val_fraction=val_fraction,
                          overwrite=overwrite)
-    n = export_dataset(file, fmt, out, progress=True, options=opts)
+    n = export_dataset(file, fmt, target.path, progress=True, options=opts)
     click.echo(f"exported {n} rows to {out}")
 
 

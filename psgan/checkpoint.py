@@ -40,6 +40,18 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     return path
 
 
+def run_checkpoint(path: str | os.PathLike) -> Path:
+    """A checkpoint file, or a run folder's ``checkpoints/latest.pt`` (one line naming what is missing)."""
+    path = Path(path)
+    if path.is_dir():
+        latest = path / "checkpoints" / "latest.pt"
+        if not latest.is_file():
+            raise PsganError(f"{path}: is a folder without checkpoints/latest.pt; give a checkpoint file "
+                             f"(a run folder's checkpoints/latest.pt)")
+        return latest
+    return path
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`; a bad file raises a one-line PsganError."""
     path = Path(path)

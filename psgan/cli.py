@@ -8,11 +8,15 @@ from pathlib import Path
 import click
 
 from datagen.format.command_line import Finite, OneLineGroup
+from datagen.format.output_policy import resolve_output
 
 # No exists=True: the library names a missing or bad file in one line and exits 1.
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _SEED = click.IntRange(0, 2**31 - 1)
 RESOLUTIONS = tuple(2 ** k for k in range(2, 11))
+# -o stays a string: its trailing "/" means a folder (datagen.format.output_policy).
+_OUT = click.Path(path_type=str)
+_OVERWRITE = click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 
 
 def _check_writable(out: Path) -> None:
@@ -85,9 +89,11 @@ def _given_fields(ctx: click.Context) -> set[str]:
 
 @main.command()
 @click.argument("data", type=_FILE)
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run folder (default runs/<data name>).")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint, exactly.")
+@click.option("-o", "--out", type=_OUT, required=True,
+              help="Run folder to write (created with its parents); required.")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint, exactly "
+                                             "(or extend a finished run with a larger --final-kimg).")
+@click.option("--overwrite", is_flag=True, help="Start the run in --out again from the beginning, replacing it.")
 @click.option("--max-res", cls=_Sets, sets=('schedule.max_res', 'model.max_res'), type=click.IntRange(4, 1024), default=None, help="Last resolution (default: the dataset's).")
 @click.option("--kimg-per-phase", cls=_Sets, sets=('schedule.kimg_per_phase',), type=Finite(min=0.001), default=600.0, show_default=True,
               help="Thousands of real images per fade-in and per stabilisation phase.")
@@ -97,10 +103,14 @@ def _given_fields(ctx: click.Context) -> set[str]:
 @click.option("--lr", cls=_Sets, sets=('schedule.lr',), callback=_per_res(float), default=None,
               help="Learning rate: '0.001' or '4:0.001,128:0.0008' (default: the paper's).")
 @click.option("--no-pose", cls=_Sets, sets=('model.use_pose',), is_flag=True, help="Train without structural conditions (plain Progressive GAN).")
-@click.option("--latent", cls=_Sets, sets=('model.latent',), type=click.IntRange(1), default=512, show_default=True)
-@click.option("--fmap-base", cls=_Sets, sets=('model.fmap_base',), type=click.IntRange(1), default=8192, show_default=True)
-@click.option("--fmap-max", cls=_Sets, sets=('model.fmap_max',), type=click.IntRange(1), default=512, show_default=True)
-@click.option("--seed", cls=_Sets, sets=('seed',), type=_SEED, default=0, show_default=True)
+@click.option("--latent", cls=_Sets, sets=('model.latent',), type=click.IntRange(1), default=512, show_default=True,
+              help="Length of the latent vector z (the paper's 512; 8-32 for runs of minutes).")
+@click.option("--fmap-base", cls=_Sets, sets=('model.fmap_base',), type=click.IntRange(1), default=8192, show_default=True,
+              help="Feature maps at resolution 2^k: min(fmap-base / 2^(k-1), fmap-max); the networks' width.")
+@click.option("--fmap-max", cls=_Sets, sets=('model.fmap_max',), type=click.IntRange(1), default=512, show_default=True,
+              help="Most feature maps of any layer (the paper's 512; 16-32 for runs of minutes).")
+@click.option("--seed", cls=_Sets, sets=('seed',), type=_SEED, default=0, show_default=True,
+              help="Seed of the initial weights, the data order and the sample latents.")
 @click.option("--no-mirror", cls=_Sets, sets=('mirror',), is_flag=True, help="Disable mirror augmentation.")
 @click.option("--no-ema-warmup", cls=_Sets, sets=('ema_warmup',), is_flag=True,
               help="Keep the G average at 0.999 from step 0 (default: min(0.999, (1+t)/(10+t))).")
@@ -124,24 +134,33 @@ def _given_fields(ctx: click.Context) -> set[str]:
 @click.option("--snap", cls=_Sets, sets=('snap_kimg',), type=Finite(min=0), default=1000.0, show_default=True,
               help="Keep a checkpoints/network-snapshot-<kimg>.pt every ... kimg (0: none).")
 @click.option("--keep", cls=_Sets, sets=('keep',), type=click.IntRange(0), default=0, show_default=True, help="Keep only the newest N snapshots (0: all).")
+@click.option("--quiet", is_flag=True, help="No progress bar (the plan and the log lines are still printed).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (images, phases, estimated time from one measured "
+                                              "step) and exit without writing anything.")
 @click.pass_context
-def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_res: int | None, kimg_per_phase: float,
+def train(ctx: click.Context, data: Path, out: str, resume: bool, overwrite: bool, max_res: int | None, kimg_per_phase: float,
           final_kimg: float | None, batch: dict | None, lr: dict | None, no_pose: bool, latent: int,
           fmap_base: int, fmap_max: int, seed: int, no_mirror: bool, no_ema_warmup: bool,
           ema_rampup: float | None, device: str, amp: str,
           channels_last: str, compile_: bool, workers: int, cache_mb: int, threads: int,
-          tick_kimg: float, sample_kimg: float, ckpt_kimg: float, snap: float, keep: int) -> None:
+          tick_kimg: float, sample_kimg: float, ckpt_kimg: float, snap: float, keep: int, quiet: bool,
+          dry_run: bool) -> None:
     """Train PSGAN on a dataset file (format v1), 4x4 up to --max-res.
 
     \b
     Examples:
-      psgan train data.h5 -o runs/full                      # the paper's schedule
-      psgan train data.h5 --max-res 32 --kimg-per-phase 2 -o runs/demo
+      psgan train data.h5 --max-res 64 --kimg-per-phase 2 --batch 8 --lr 0.002 --ema-rampup 0.02 \\
+          --fmap-max 32 --fmap-base 512 --latent 64 -o runs/demo   # minutes on a CPU (make demo)
+      psgan train data.h5 -o runs/full                      # the paper's schedule: days, a GPU
+      psgan train data.h5 -o runs/full --dry-run            # the plan and its estimated time only
       psgan train data.h5 -o runs/full --resume             # continue exactly
+      psgan train data.h5 -o runs/demo --resume --final-kimg 8   # extend a finished run
       torchrun --nproc_per_node=4 -m psgan.cli train data.h5 -o runs/ddp
 
-    With --resume, options that differ from the saved run are refused, except --workers, --cache-mb,
-    --threads, --device and the --*-kimg/--snap/--keep output periods (docs/training.md).
+    It prints its plan first: images, phases and the time estimated from one measured step per
+    resolution (a warning when a CPU run passes an hour). With --resume, options that differ from the
+    saved run are refused, except --workers, --cache-mb, --threads, --device, the --*-kimg/--snap/--keep
+    output periods and a larger --final-kimg (docs/training.md).
     """
     from psgan.config import configure
     from psgan.nets.device import resolve_device
@@ -150,7 +169,13 @@ def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_re
     resolve_device(device)          # before anything is read or created
     if no_ema_warmup and ema_rampup is not None:
         raise click.UsageError("--no-ema-warmup and --ema-rampup are two rules for the same warm-up: give one")
-    out = out or Path("runs") / data.stem
+    if resume and overwrite:
+        raise click.UsageError("--resume continues the run and --overwrite starts it again: give one")
+    import os
+
+    # Rank 0 checks the run folder; under torchrun the others could see the folder it has just made.
+    out = resolve_output(out, "train", overwrite, resume=resume).path if int(os.environ.get("RANK", 0)) == 0 \
+        else Path(out)
     cfg = configure(data, out, max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
                     batch=batch, lr=lr, use_pose=not no_pose, latent=latent, fmap_base=fmap_base,
                     fmap_max=fmap_max, seed=seed, mirror=not no_mirror, ema_warmup=not no_ema_warmup,
@@ -158,19 +183,23 @@ def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_re
                     channels_last=channels_last, compile=compile_, workers=workers, cache_mb=cache_mb,
                     threads=threads, tick_kimg=tick_kimg, sample_kimg=sample_kimg, ckpt_kimg=ckpt_kimg,
                     snap_kimg=snap, keep=keep)
-    ckpt = run_training(cfg, resume=resume, given=_given_fields(ctx) if resume else None)
-    import os
+    ckpt = run_training(cfg, resume=resume, given=_given_fields(ctx) if resume else None, overwrite=overwrite,
+                        progress=not quiet, dry_run=dry_run, report=click.echo)
+    if ckpt is None:   # --dry-run
+        return
     if int(os.environ.get("RANK", 0)) == 0:
         click.echo(f"checkpoint: {ckpt}\nsamples:    {Path(cfg.out) / 'samples' / 'final.png'}")
 
 
 @main.command()
-@click.argument("ckpt", type=_FILE)
+@click.argument("ckpt", type=click.Path(path_type=Path))
 @click.option("--poses", type=click.Path(path_type=Path), required=True,
               help="Poses: a dataset file (its --rows), a folder of OpenPose JSON of one video, or a .bvh clip (with --rig).")
 @click.option("--rows", default=None, help="Rows of --poses: START:STOP[:STEP] or 3,7,9 (default: all).")
-@click.option("-o", "--out", type=click.Path(path_type=Path), required=True,
-              help="A .gif, an .mp4 (H.264), a folder of PNGs (no suffix), or a .png with --grid.")
+@click.option("-o", "--out", type=_OUT, required=True,
+              help="A .gif, an .mp4 (H.264), a folder of PNGs (a name ending in / or without suffix), or a "
+                   ".png with --grid; required.")
+@_OVERWRITE
 @click.option("--seed", type=_SEED, default=0, show_default=True, help="Latent seed (the first, with --interpolate/--grid).")
 @click.option("--interpolate", type=click.IntRange(2), default=None,
               help="Interpolate between this many latents at the fixed poses of --rows.")
@@ -186,10 +215,11 @@ def train(ctx: click.Context, data: Path, out: Path | None, resume: bool, max_re
 @click.option("--frames", type=click.IntRange(1), default=48, show_default=True,
               help="--poses clip.bvh: poses, evenly spaced over the clip.")
 @click.option("--device", default="cpu", show_default=True)
-def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, interpolate: int | None,
+def generate(ckpt: Path, poses: Path, rows: str | None, out: str, overwrite: bool, seed: int, interpolate: int | None,
              steps: int, grid_: int | None, fps: float, size: int, with_pose: bool, train_data: Path | None,
              smooth: bool, rig: Path | None, frames: int, device: str) -> None:
-    """Generate images from a checkpoint's EMA generator at the poses of a dataset's rows, of an
+    """Generate images from a checkpoint's EMA generator (CKPT: a .pt file, or a run folder for its
+    checkpoints/latest.pt) at the poses of a dataset's rows, of an
     OpenPose video (a folder of its JSON files) or of a BVH clip (docs/animation.md).
 
     \b
@@ -202,18 +232,21 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
       psgan generate latest.pt --poses 131_01.bvh --frames 60 -o mocap.gif
     """
     from psgan.generation import generate as gen
-    from psgan.checkpoint import load_generator
+    from psgan.checkpoint import load_generator, run_checkpoint
     from psgan.errors import PsganError
     from psgan.nets.device import resolve_device
 
     if interpolate and grid_:
         raise click.UsageError("--interpolate and --grid exclude each other")
-    if grid_ is None and out.suffix.lower() == ".png":
+    target = resolve_output(out, "generate", overwrite)
+    out = target.path
+    if grid_ is None and target.format == "grid":
         raise PsganError(f"{out}: a .png holds a --grid; animations go to .gif, .mp4 or a folder")
     if grid_ is None:
-        gen.check_frames_target(out)
+        gen.check_frames_target(out, overwrite)
     else:
         gen.check_grid_target(out)
+    ckpt = run_checkpoint(ckpt)
     if not poses.exists():
         raise PsganError(f"{poses}: no such file or folder")
     G, cfg = load_generator(ckpt, resolve_device(device))
@@ -231,9 +264,9 @@ def generate(ckpt: Path, poses: Path, rows: str | None, out: Path, seed: int, in
         path = gen.write_grid(gen.grid(G, src, list(range(seed, seed + grid_)), size, with_pose), out)
     elif interpolate:
         frames_ = gen.interpolate(G, src, list(range(seed, seed + interpolate)), steps, size, with_pose)
-        path = gen.write_frames(frames_, out, fps)
+        path = gen.write_frames(frames_, out, fps, overwrite)
     else:
-        path = gen.write_frames(gen.animate(G, src, seed, size, with_pose), out, fps)
+        path = gen.write_frames(gen.animate(G, src, seed, size, with_pose), out, fps, overwrite)
     click.echo(f"wrote {path}")
 
 
@@ -249,13 +282,14 @@ def _metric_names(ctx, param, value: str) -> tuple[str, ...]:
 
 
 @main.command("eval")
-@click.argument("ckpt", type=_FILE)
+@click.argument("ckpt", type=click.Path(path_type=Path))
 @click.option("--data", type=_FILE, required=True, help="Dataset (format v1) the model was trained on.")
 @click.option("--compare", type=_FILE, default=None, help="A second checkpoint, evaluated on the same poses and latents and shown side by side.")
 @click.option("--posenet", type=_FILE, default=None,
               help="Keypoint detector from `psgan posenet train` (default: DATA's cached DATA.posenet-RES.pt, trained now if missing).")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the results as JSON (and a sample sheet beside it, .png).")
+@click.option("-o", "--out", type=_OUT, default=None,
+              help="Write the results as JSON (and a sample sheet beside it, .png); without it the table is only printed.")
+@_OVERWRITE
 @click.option("--poses", type=click.IntRange(1), default=500, show_default=True, help="Held-out target poses scored.")
 @click.option("--metrics", default="pck,fid,diversity", show_default=True, callback=_metric_names,
               help="Comma-separated metrics to compute (psgan.evaluation.metrics.registry): pck (pose consistency "
@@ -272,10 +306,11 @@ def _metric_names(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--smooth", is_flag=True, help="--sequence: One-Euro smoothing, as in psgan generate.")
 @click.option("--rig", type=_FILE, default=None, help="--sequence clip.bvh: the rig (default: the avatar).")
 @click.option("--frames", type=click.IntRange(1), default=48, show_default=True, help="--sequence clip.bvh: poses.")
-def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, out: Path | None, poses: int,
+def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, out: str | None, overwrite: bool, poses: int,
           metrics: tuple[str, ...], fid_images: int, diversity_poses: int, diversity_latents: int, seed: int, batch: int,
           device: str, sequence: Path | None, smooth: bool, rig: Path | None, frames: int) -> None:
-    """Evaluate a checkpoint: pose consistency (PCK), FID/KID and diversity (docs/evaluation.md).
+    """Evaluate a checkpoint (CKPT: a .pt file or a run folder): pose consistency (PCK), FID/KID and
+    diversity (docs/evaluation.md).
 
     \b
     Examples:
@@ -284,15 +319,16 @@ def eval_(ckpt: Path, data: Path, compare: Path | None, posenet: Path | None, ou
           --compare runs/nopose/checkpoints/latest.pt --posenet posenet.pt
       psgan eval latest.pt --data data.h5 --sequence video_json/ --posenet posenet.pt
     """
+    from psgan.checkpoint import run_checkpoint
     from psgan.errors import PsganError
     from psgan.nets.device import resolve_device
 
     resolve_device(device)
+    ckpt = run_checkpoint(ckpt)
     if out is not None:
-        if out.is_dir():
-            raise PsganError(f"{out}: is a folder; -o names the JSON file to write")
-        if out.suffix.lower() != ".json":
-            raise PsganError(f"{out}: the results are written as .json (a .png sheet goes beside it)")
+        out = resolve_output(out, "eval", overwrite).path
+        if out.with_suffix(".png").exists() and not overwrite:
+            raise PsganError(f"{out.with_suffix('.png')}: exists (use --overwrite to replace it)")
         _check_writable(out)
     if sequence is not None:
         from psgan.evaluation.sequence import evaluate_sequence, format_sequence
@@ -344,7 +380,8 @@ def posenet() -> None:
 
 @posenet.command("train")
 @click.argument("data", type=_FILE)
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Detector file to write (.pt).")
+@click.option("-o", "--out", type=_OUT, required=True, help="Detector file to write (.pt); required.")
+@_OVERWRITE
 @click.option("--res", type=click.IntRange(16, 1024), default=64, show_default=True,
               help="Input resolution; use the resolution of the models it will evaluate.")
 @click.option("--steps", type=click.IntRange(1), default=1500, show_default=True)
@@ -356,7 +393,7 @@ def posenet() -> None:
 @click.option("--seed", type=_SEED, default=0, show_default=True)
 @click.option("--minutes", type=Finite(min=0, min_open=True), default=None, help="Stop after this long.")
 @click.option("--device", default="cpu", show_default=True)
-def posenet_train(data: Path, out: Path, res: int, steps: int, batch: int, lr: float, width: int,
+def posenet_train(data: Path, out: str, overwrite: bool, res: int, steps: int, batch: int, lr: float, width: int,
                   holdout: float, seed: int, minutes: float | None, device: str) -> None:
     """Train the keypoint detector on DATA's real images, holding out whole poses.
 
@@ -367,10 +404,7 @@ def posenet_train(data: Path, out: Path, res: int, steps: int, batch: int, lr: f
     from psgan.evaluation.posenet import PoseNetTrainConfig, save_posenet, train_posenet
     from psgan.nets.device import resolve_device
 
-    if out.exists() and out.is_dir():
-        raise PsganError(f"{out}: is a folder; -o names the detector file to write")
-    if not out.parent.is_dir():
-        raise PsganError(f"{out}: folder {out.parent} does not exist")
+    out = resolve_output(out, "posenet train", overwrite).path
     _check_writable(out)
     cfg = PoseNetTrainConfig(resolution=res, steps=steps, batch=batch, lr=lr, width=width, holdout=holdout,
                              seed=seed, max_minutes=minutes, device=str(resolve_device(device)))

@@ -132,7 +132,8 @@ class TrainConfig:
 
 # Fields a resumed run may change: where things are read and how often things are written or shown.
 # The device is here too (a CUDA run continues on the CPU and back), though the continuation is then no
-# longer bit-identical to an unbroken run. Everything else changes the maths and is refused.
+# longer bit-identical to an unbroken run. A larger --final-kimg is safe too: it lengthens the last phase
+# (and extends a finished run). Everything else changes the maths and is refused.
 SAFE_ON_RESUME = frozenset({"data", "out", "device", "workers", "cache_mb", "threads", "tick_kimg",
                             "sample_kimg", "ckpt_kimg", "snap_kimg", "keep"})
 
@@ -147,11 +148,16 @@ def resume_config(saved: TrainConfig, new: TrainConfig, given: set[str] | None =
     """
     a, b = saved.flat(), new.flat()
     given = set(b) if given is None else given
+    extend = "schedule.final_kimg" in given and b["schedule.final_kimg"] is not None and \
+        b["schedule.final_kimg"] >= (a["schedule.final_kimg"] or a["schedule.kimg_per_phase"])
     conflicts = [f"{k}: {a[k]!r} -> {b[k]!r}" for k in sorted(given)
-                 if k not in SAFE_ON_RESUME and k in a and a[k] != b[k]]
+                 if k not in SAFE_ON_RESUME and k in a and a[k] != b[k]
+                 and not (k == "schedule.final_kimg" and extend)]
     out = TrainConfig.from_json(saved.to_json())
     for k in given & SAFE_ON_RESUME:
         setattr(out, k, getattr(new, k))
+    if extend:   # a longer last phase: the phases before it, and so the run so far, are unchanged
+        out.schedule.final_kimg = new.schedule.final_kimg
     return out, conflicts
 
 

@@ -29,7 +29,7 @@ if [ ! -f "$OUT/data.h5" ]; then
 fi
 datagen validate "$OUT/data.h5"
 datagen info "$OUT/data.h5" | head -8
-datagen preview "$OUT/data.h5" -o "$OUT/preview.png" --n 8 --size 128
+datagen preview "$OUT/data.h5" -o "$OUT/preview.png" --n 8 --size 128 --overwrite
 
 step "train PSGAN 4x4 -> ${MAX_RES}x${MAX_RES} (${KIMG}k images per phase, batch $BATCH, reduced widths for the CPU)"
 # --resume continues a killed demo, starts a new run when there is no checkpoint yet, and says
@@ -45,16 +45,17 @@ step "generate"
 CKPT="$OUT/run/checkpoints/latest.pt"
 ROWS=$(python -c "import sys; from datagen.format import open_dataset; print(open_dataset(sys.argv[1]).n)" "$OUT/data.h5")
 # Rows are pose-major (the costumes of a pose side by side): 8 poses spread over the clips, and every
-# other pose of the first costume as the animation.
+# other pose of the first costume as the animation. --overwrite: a second `make demo` writes them again.
 psgan generate "$CKPT" --poses "$OUT/data.h5" --rows "0:$ROWS:$(( (ROWS + 7) / 8 ))" --grid 4 --with-pose \
-  -o "$OUT/samples.png"
+  -o "$OUT/samples.png" --overwrite
 NCOST=$(awk -F, '{print NF}' <<<"$COSTUMES")
-psgan generate "$CKPT" --poses "$OUT/data.h5" --rows "0:$ROWS:$(( 2 * NCOST ))" -o "$OUT/walk.gif"
+psgan generate "$CKPT" --poses "$OUT/data.h5" --rows "0:$ROWS:$(( 2 * NCOST ))" -o "$OUT/walk.gif" --overwrite
 
 step "evaluate: pose consistency against a detector trained on the real images, and diversity"
 [ -f "$OUT/posenet.pt" ] || psgan posenet train "$OUT/data.h5" -o "$OUT/posenet.pt" --res "$MAX_RES" \
   --steps "$POSENET_STEPS"
-psgan eval "$CKPT" --data "$OUT/data.h5" --posenet "$OUT/posenet.pt" --poses 64 --fid-images 0 -o "$OUT/eval.json"
+psgan eval "$CKPT" --data "$OUT/data.h5" --posenet "$OUT/posenet.pt" --poses 64 --fid-images 0 -o "$OUT/eval.json" \
+  --overwrite
 # The verdict (docs/evaluation.md): the model against its floor (the farthest held-out poses).
 python - "$OUT/eval.json" "$REQUIRE" <<'PY'
 import json, sys

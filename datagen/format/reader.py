@@ -183,6 +183,24 @@ def parse_config(text, path: Path) -> dict:
     return value
 
 
+# Files a newcomer gives `datagen info` in place of a dataset: (first bytes, what it is).
+_RIG_MAGIC = ((b"glTF", "a glTF/VRM rig"), (b"BLENDER", "a Blender file"), (b"Kaydara FBX Binary", "an FBX rig"))
+_RIG_SUFFIXES = {".gltf": "a glTF rig", ".vrm": "a VRM rig", ".fbx": "an FBX rig", ".blend": "a Blender file"}
+
+
+def _rig_kind(path: Path) -> str | None:
+    """What a rig file given as a dataset is ("a glTF/VRM rig"), from its first bytes or its suffix."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(32)
+    except OSError:
+        return None
+    for magic, kind in _RIG_MAGIC:
+        if head.startswith(magic):
+            return kind
+    return _RIG_SUFFIXES.get(path.suffix.lower())
+
+
 def _open_h5(path: Path) -> h5py.File:
     if not path.exists():
         raise DatasetError(f"{path}: no such file")
@@ -191,6 +209,10 @@ def _open_h5(path: Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as e:
+        kind = _rig_kind(path)
+        if kind:
+            raise DatasetError(f"{path}: is {kind}, not a dataset; its costumes, clips and keypoint bones: "
+                               f"datagen render --rig {path} --list") from None
         reason = str(e).split("(")[0].strip().rstrip(".") or type(e).__name__
         raise DatasetError(f"{path}: not a readable HDF5 file, truncated or corrupt ({reason})") from None
 

@@ -104,7 +104,7 @@ def _check_pyramid(ds: DatasetReader, rows: np.ndarray, fail, progress: bool) ->
     levels = ds.resolutions
     s = ds.image_size
     masks = f.get(f"masks/{s}")
-    it = tqdm(rows, desc="pyramid", unit="img", disable=not progress, leave=False)
+    it = tqdm(rows, desc="pyramid", unit="img", disable=None if progress else True, leave=False)  # None: no bar when not a terminal
     stored = {r: ds.images(r) for r in levels}
     for i in it:
         above = stored[levels[0]][i][None]

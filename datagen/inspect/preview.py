@@ -49,13 +49,14 @@ def contact_sheet(path: str | os.PathLike, rows: str | None = None, count: int =
     return grid(cells, cols)
 
 
-def write_contact_sheet(path: str | os.PathLike, out: str | os.PathLike, **kw) -> Path:
+def write_contact_sheet(path: str | os.PathLike, out: str | os.PathLike, image_format: str = "PNG", **kw) -> Path:
+    """The contact sheet of ``path`` written to ``out`` as ``image_format`` (PIL's name: PNG, JPEG)."""
     out = check_output(out, overwrite=True)  # before the work: a bad output path fails at once
     sheet = contact_sheet(path, **kw)
     tmp = out.with_name(f".{out.name}.tmp.png")
     try:
         with write_errors(out):
-            Image.fromarray(sheet).save(tmp)
+            Image.fromarray(sheet).save(tmp, format=image_format, **({"quality": 92} if image_format == "JPEG" else {}))
             os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

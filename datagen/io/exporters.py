@@ -100,9 +100,8 @@ def check_extra(fmt: ExportFormat) -> None:
 
 
 def _prepare_target(out: Path, overwrite: bool) -> Path:
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not overwrite)):
-        raise ExportError(f"{out}: exists and is not an empty folder" + (" (use --overwrite to replace it)"
-                                                                         if out.is_dir() else ""))
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise ExportError(f"{out}: exists (use --overwrite to replace it)")
     check_output(out, kind="dir", overwrite=overwrite)
     return out.parent / f".{out.name}.export-{os.getpid()}"
 
@@ -142,7 +141,8 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
     * ``hf``, ``controlnet``: a Hugging Face dataset folder (:mod:`datagen.io.hf`,
       :mod:`datagen.io.controlnet`); ``yolo``: Ultralytics pose labels (:mod:`datagen.io.yolo`).
 
-    Written into a temporary folder that is renamed to ``out`` when complete. Returns the row count.
+    Written into a temporary folder that is renamed to ``out`` when complete; ``overwrite`` replaces an
+    existing ``out`` then (the command line first checks it holds only an export). Returns the row count.
     """
     if to not in EXPORT_FORMATS:
         raise ExportError(f"--to must be one of {', '.join(EXPORT_FORMATS)}, not {to!r}")
@@ -161,7 +161,7 @@ def export_dataset(file: str | os.PathLike, to: str, out: str | os.PathLike, pro
         shutil.rmtree(tmp, ignore_errors=True)
         try:
             tmp.mkdir()
-            with tqdm(total=len(job), unit="row", disable=not progress, desc=f"export {to}") as bar:
+            with tqdm(total=len(job), unit="row", disable=None if progress else True, desc=f"export {to}") as bar:
                 WRITERS[fmt.layout](job, tmp, bar)
             _replace(tmp, out)
         except BaseException:

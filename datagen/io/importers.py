@@ -271,10 +271,35 @@ def _run(kind: str, entries: list, out: Path, header: DatasetHeader, opts: Impor
             raise OutputError(f"{out}: cannot write ({e.reason})", e.reason) from None
 
 
+SKIPPED_SHOWN = 10   # skipped source files named one by one; the rest are counted in one line
+
+
+class _Skipped:
+    """The warnings about skipped source files: the first :data:`SKIPPED_SHOWN` by name, then a count
+    (an empty image folder skips every row: hundreds of lines would hide the error after them)."""
+
+    def __init__(self) -> None:
+        self.more = 0
+        self.shown = 0
+
+    def __call__(self, lines: list[str]) -> None:
+        for line in lines:
+            if self.shown < SKIPPED_SHOWN:
+                log.warning("skipped %s", line)
+                self.shown += 1
+            else:
+                self.more += 1
+
+    def close(self) -> None:
+        if self.more:
+            log.warning("skipped %d more source files (the summary counts them by reason)", self.more)
+            self.more = 0
+
+
 def _run_locked(kind: str, entries: list, out: Path, header: DatasetHeader, opts: ImportOptions,
                 summary: ImportSummary, progress: bool) -> ImportSummary:
-    for line in summary.problems:
-        log.warning("skipped %s", line)
+    skipped = _Skipped()
+    skipped(summary.problems)
     chunks = [entries[i:i + opts.chunk] for i in range(0, len(entries), opts.chunk)]
     workers = min(opts.workers or os.cpu_count() or 1, len(chunks))
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.import-", dir=out.parent))
@@ -290,14 +315,14 @@ def _run_locked(kind: str, entries: list, out: Path, header: DatasetHeader, opts
             results = map(_convert_chunk, [kind] * len(chunks), chunks, [opts] * len(chunks),
                           [header] * len(chunks), shards)
         written = []
-        with tqdm(total=len(entries), unit="entry", disable=not progress, desc=f"import {kind}") as bar:
+        with tqdm(total=len(entries), unit="entry", disable=None if progress else True, desc=f"import {kind}") as bar:
             for shard, part in zip(shards, results):
-                for line in part.problems:
-                    log.warning("skipped %s", line)
+                skipped(part.problems)
                 summary.merge(part)
                 if part.imported:
                     written.append(shard)
                 bar.update(part.entries)
+        skipped.close()
         if not written:
             raise ImportJobError(f"{out}: no rows to import ({summary.format()})")
         concat_files(written, out, header, {"created": datetime.now(timezone.utc).isoformat(timespec="seconds")})

@@ -17,9 +17,14 @@ import numpy as np
 from datagen.render.cast import CastPlan
 from datagen.render.plan import Plan
 
-# Compressed bytes per full-size pixel of one rendered row: the image with its pyramid (gzip 1), the mask
-# and the keypoints. Measured: 177-180 KiB per 1024x1024 row of the default avatar (docs/benchmarks.md).
-BYTES_PER_PIXEL = 180 * 1024 / 1024**2
+# Bytes of one rendered row by image side: the image with its pyramid (gzip 1), the mask, the keypoints
+# and cameras, measured on renders of the default avatar (two costumes, 16 poses over its 8 clips; the
+# 1024 row from 600 poses x 80 costumes; docs/benchmarks.md). Small images compress worse per pixel (the
+# outline and the pyramid's small levels weigh more): 0.86 B/pixel at 64, 0.18 at 1024, so one bytes-per-
+# pixel constant was 4-8x low at small sizes. Between and beyond the sizes: log-log interpolation.
+ROW_BYTES = {64: 3538, 128: 9393, 256: 24705, 1024: 180 * 1024}
+# Bytes of a file besides its rows (HDF5 metadata, chunk indexes, the config): 68-76 KiB measured.
+FILE_BYTES = 72 * 1024
 LARGE_SIZE = 2048  # above this a row is > 1 MiB on disk and a frame several seconds: warn
 STATIC_TOLERANCE_M = 1e-4  # keypoints of a clip that move less than this (metres) over all its poses: static
 FIRST_FRAMES = 4  # frames timed before the estimate is printed (the first includes Blender's warm-up)
@@ -51,7 +56,13 @@ class RenderPlanSummary:
 
 
 def row_bytes(size: int) -> float:
-    return size * size * BYTES_PER_PIXEL
+    """Estimated bytes of one row at ``size``: :data:`ROW_BYTES`, log-log interpolated."""
+    sizes = np.array(sorted(ROW_BYTES), dtype=np.float64)
+    logs = np.log([ROW_BYTES[int(k)] for k in sizes])
+    x = np.log(size)
+    i = int(np.clip(np.searchsorted(np.log(sizes), x) - 1, 0, len(sizes) - 2))   # the end segments extrapolate
+    slope = (logs[i + 1] - logs[i]) / (np.log(sizes[i + 1]) - np.log(sizes[i]))
+    return float(np.exp(logs[i] + slope * (x - np.log(sizes[i]))))
 
 
 def summarize_plan(plan: Plan | CastPlan, size: int, rows: int, already: int = 0) -> RenderPlanSummary:
@@ -67,7 +78,7 @@ def summarize_plan(plan: Plan | CastPlan, size: int, rows: int, already: int = 0
         warnings += [prefix + w for w in plan_warnings(part, size) if prefix + w not in warnings]
     return RenderPlanSummary(rows=rows, poses=cast.poses, costumes=len(cast.costume_names), size=size,
                              clip_rows=dict(zip(cast.clip_names, per_clip.tolist())),
-                             est_bytes=int(row_bytes(size) * rows), already=already, warnings=warnings)
+                             est_bytes=int(FILE_BYTES + row_bytes(size) * rows), already=already, warnings=warnings)
 
 
 def plan_warnings(plan: Plan, size: int) -> list[str]:

@@ -22,16 +22,44 @@ from datagen.render.config import RenderConfig, RenderError
 EDGE_PAD_PX = 3.0  # framing keeps the geometry this many pixels inside the image border
 
 
-def sample_poses(durations: list[float], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """N evenly spaced times over clips played back to back -> (clip index (N,), time in clip (N,)).
+GOLDEN = (5 ** 0.5 - 1) / 2   # 0.618...: the most irrational step, so no period of a motion aliases it
 
-    Pose i is at i * T / N on the concatenated timeline of total length T (frames).
+
+def poses_per_clip(durations: list[float], n: int) -> np.ndarray:
+    """How many of ``n`` poses each clip gets: its share of the total duration (largest remainder), at
+    least one each while n reaches the clip count, so a short clip is not skipped; with fewer poses than
+    clips, one each for n clips spread evenly over the list from its first."""
+    d = np.asarray(durations, dtype=np.float64)
+    a = len(d)
+    if n < a:
+        k = np.zeros(a, np.int64)
+        k[(np.arange(n) * a) // n] = 1     # clips 0, a/n, 2a/n, ...: the first clip, then evenly on
+        return k
+    quota = n * d / d.sum() if d.sum() > 0 else np.full(a, n / a)
+    k = np.maximum(1, np.floor(quota)).astype(np.int64)
+    while k.sum() > n:      # the forced ones overshot: take back from the clips most above their share
+        i = int(np.argmax(np.where(k > 1, k - quota, -np.inf)))
+        k[i] -= 1
+    while k.sum() < n:      # hand out the rest to the clips most below their share
+        i = int(np.argmax(quota - k))
+        k[i] += 1
+    return k
+
+
+def sample_poses(durations: list[float], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """N poses over the clips -> (clip index (N,), time in clip (N,)), in clip order.
+
+    Clip c gets :func:`poses_per_clip` poses at the phases of the golden-ratio sequence
+    frac((j + 1/2) * 0.618...), j < k, sorted in time: spread over the clip like even spacing, never
+    its first frame (most clips start from the rest pose, so first frames of several clips look alike),
+    and never at equal steps, which land on the same pose of a periodic motion (a wave's two poses half
+    a clip apart are one pose).
     """
     d = np.asarray(durations, dtype=np.float64)
-    starts = np.concatenate([[0.0], np.cumsum(d)[:-1]])
-    t = np.arange(n) * (d.sum() / n)
-    clip = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(d) - 1)
-    return clip.astype(np.int32), t - starts[clip]
+    k = poses_per_clip(durations, n)
+    clip = np.repeat(np.arange(len(d)), k)
+    phase = np.concatenate([np.sort(np.mod((np.arange(c) + 0.5) * GOLDEN, 1.0)) for c in k]) if n else np.zeros(0)
+    return clip.astype(np.int32), phase * d[clip]
 
 
 def parse_shard(text: str | None) -> tuple[int, int]:

@@ -196,5 +196,6 @@ def _above_bar(msg: str) -> None:
 def _progress(total: int, initial: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="frame", desc="render", disable=not enabled,
+    # disable=None: no bar when the output is not a terminal (no carriage returns in a redirected log)
+    return tqdm(total=total, initial=initial, unit="frame", desc="render", disable=None if enabled else True,
                 dynamic_ncols=True, smoothing=0.1)

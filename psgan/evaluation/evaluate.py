@@ -35,7 +35,7 @@ from psgan.evaluation.metrics.fid import default_feature_extractor
 from psgan.evaluation.metrics.pck import normalised_poses, pose_distance
 from psgan.evaluation.metrics.registry import METRICS, MetricContext
 from psgan.evaluation.posenet import (PoseNet, PoseNetConfig, PoseNetTrainConfig, dataset_fingerprint, load_posenet,
-                                      pose_groups, save_posenet, split_by_pose, train_posenet)
+                                      pose_groups, save_posenet, split_by_pose, steps_for_rows, train_posenet)
 from psgan.evaluation.report import model_label
 from psgan.generation.generate import generate_images, latents
 from psgan.nets.device import resolve_device
@@ -114,13 +114,19 @@ def get_posenet(data: str | os.PathLike, posenet: str | os.PathLike | None, reso
     path = default_posenet_path(data, resolution)
     with open_dataset(data) as reader:
         fp = dataset_fingerprint(reader)
+        groups, _ = pose_groups(reader)
     if path.exists():
         model, cfg = load_posenet(path, device)
         if cfg.training.get("fingerprint") == fp and cfg.resolution == resolution:
             log.info("using the detector %s", path)
             return model, cfg, path
         log.warning("%s was trained on other data; training a new one", path)
-    tcfg = train_cfg or PoseNetTrainConfig(resolution=resolution, device=device)
+    if train_cfg is None:
+        tcfg = PoseNetTrainConfig(resolution=resolution, device=device)
+        train_rows, _ = split_by_pose(groups, tcfg.holdout, tcfg.seed)
+        tcfg.steps = steps_for_rows(tcfg.steps, len(train_rows), tcfg.batch)
+    else:
+        tcfg = train_cfg
     log.warning("no --posenet given: training a keypoint detector on %s at %dx%d (%d steps; "
                 "`psgan posenet train` makes one ahead of time)", data, resolution, resolution, tcfg.steps)
     model, cfg = train_posenet(data, tcfg, progress=progress)
@@ -242,7 +248,8 @@ class _Steps:
     """A one-line progress display over the named steps of an evaluation."""
 
     def __init__(self, enabled: bool, name: str, steps: int = 5) -> None:
-        self.bar = tqdm(total=steps, desc=f"eval {model_label(name)}", disable=not enabled, leave=False)
+        self.bar = tqdm(total=steps, desc=f"eval {model_label(name)}", disable=None if enabled else True,
+                        leave=False)   # None: no bar when not a terminal
         self.started = False
 
     def __call__(self, label: str) -> None:
@@ -289,8 +296,12 @@ def evaluate_checkpoints(ckpts: list[str | os.PathLike], data: str | os.PathLike
     dev = resolve_device(cfg.device)
     cfg.device = str(dev)
     with open_dataset(data) as reader:
-        s = reader.image_size
+        s, rows = reader.image_size, reader.n
         k, kset = reader.keypoint_set.size, reader.keypoint_set.name
+    if "fid" in cfg.metrics and cfg.fid_images > rows:
+        log.warning("%s: %d rows: FID/KID compare %d generated and %d real images (not --fid-images %d); "
+                    "with so few images they are noisy", data, rows, rows, rows, cfg.fid_images)
+        cfg.fid_images = rows
     sources = [CheckpointSource(c, s, dev, cfg.batch) for c in ckpts]
     for src in sources:
         if src.use_pose and src.G.cfg.num_keypoints != k:

@@ -218,6 +218,19 @@ def dataset_fingerprint(reader) -> str:
 
 # -- training ------------------------------------------------------------------------------------
 
+# Below this many training rows the detector cannot learn the poses (a 16-row file reaches PCK@0.05 of a
+# few hundredths): eval's pose scores then measure the detector, not the model. docs/evaluation.md.
+MIN_TRAIN_ROWS = 256
+# A detector trained on the fly sees each training row at most this many times (steps x batch / rows):
+# more only memorises a small file, and costs minutes where seconds do.
+MAX_EPOCHS = 200
+
+
+def steps_for_rows(steps: int, rows: int, batch: int) -> int:
+    """``steps`` capped at :data:`MAX_EPOCHS` passes over ``rows`` training rows of ``batch``."""
+    return max(1, min(steps, -(-MAX_EPOCHS * rows // batch)))
+
+
 @dataclass
 class PoseNetTrainConfig:
     """Settings of ``psgan posenet train`` (defaults: about 5 minutes at 64x64 on two CPU cores)."""
@@ -276,6 +289,10 @@ def train_posenet(data: str | os.PathLike, cfg: PoseNetTrainConfig,
         log.warning("%s has no %dx%d images: its %dx%d images are resized for the detector", data, r, r, s, s)
     groups, rule = pose_groups(reader)
     train_rows, held_rows = split_by_pose(groups, cfg.holdout, cfg.seed)
+    if len(train_rows) < MIN_TRAIN_ROWS:
+        log.warning("%s: the keypoint detector trains on %d rows, fewer than the %d it needs: its PCK, and "
+                    "psgan eval's pose scores, are unreliable (use a larger dataset)", data, len(train_rows),
+                    MIN_TRAIN_ROWS)
     kps = reader.keypoint_set
     mcfg = PoseNetConfig(num_keypoints=kps.size, resolution=r, width=cfg.width, stride=2 if r <= 64 else 4,
                          keypoint_set=kps.name, flip=[int(i) for i in kps.flip])
@@ -295,7 +312,7 @@ def train_posenet(data: str | os.PathLike, cfg: PoseNetTrainConfig,
     gen = torch.Generator().manual_seed(cfg.seed)
     start = time.perf_counter()
     model.train()
-    bar = tqdm(range(cfg.steps), desc=f"posenet {r}x{r}", disable=not progress, unit="step")
+    bar = tqdm(range(cfg.steps), desc=f"posenet {r}x{r}", disable=None if progress else True, unit="step")
     loss_v = float("nan")
     for step in bar:
         frac = step / max(1, cfg.steps)

@@ -130,7 +130,7 @@ def grid(G: Generator, src: PoseSource, seeds: list[int], size: int, with_pose: 
 FRAME_SUFFIXES = (".gif", ".mp4", "")   # "" : a folder of PNGs
 
 
-def check_frames_target(out: str | os.PathLike) -> Path:
+def check_frames_target(out: str | os.PathLike, overwrite: bool = False) -> Path:
     """Refuse, before any work, an animation target this module cannot write (one line)."""
     out = Path(out)
     suffix = out.suffix.lower()
@@ -143,8 +143,10 @@ def check_frames_target(out: str | os.PathLike) -> Path:
         raise PsganError(f"{out}: folder {out.parent} is not writable")
     if suffix and out.is_dir():
         raise PsganError(f"{out}: is a folder")
-    if not suffix and out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise PsganError(f"{out}: exists and is not an empty folder")
+    if not suffix and out.exists() and not out.is_dir():
+        raise PsganError(f"{out}: exists and is not a folder")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise PsganError(f"{out}: exists (use --overwrite to replace it)")
     if len(f".{out.name}.tmp-{os.getpid()}".encode()) > 255:
         raise PsganError(f"{out}: the name is too long for its temporary name (255 bytes at most)")
     return out
@@ -183,13 +185,14 @@ def write_mp4(frames: list[np.ndarray], path: str | os.PathLike, fps: float, crf
             box.mux(packet)
 
 
-def write_frames(frames: list[np.ndarray], out: str | os.PathLike, fps: float) -> Path:
+def write_frames(frames: list[np.ndarray], out: str | os.PathLike, fps: float, overwrite: bool = False) -> Path:
     """Frames (h, w, 3) uint8 -> ``out``: a .gif, an H.264 .mp4, or a folder (no suffix) of
     frame_00000.png ...
 
-    Written under a temporary name and renamed, so ``out`` is whole or absent.
+    Written under a temporary name and renamed, so ``out`` is whole or absent; ``overwrite`` replaces an
+    existing ``out`` (a folder only when it holds nothing but frame_*.png).
     """
-    out = check_frames_target(out)
+    out = check_frames_target(out, overwrite)
     suffix = out.suffix.lower()
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
@@ -204,7 +207,9 @@ def write_frames(frames: list[np.ndarray], out: str | os.PathLike, fps: float) -
             for i, f in enumerate(frames):
                 save_png(f, tmp / f"frame_{i:05d}.png")
             if out.exists():
-                out.rmdir()
+                if any(not p.match("frame_*.png") for p in out.iterdir()):
+                    raise PsganError(f"{out}: holds other files than frame_*.png; not replaced")
+                shutil.rmtree(out)
         os.replace(tmp, out)
     except OSError as e:
         _remove(tmp)

@@ -190,7 +190,7 @@ class Trainer:
 
         total = sum(p.images for p in self.phases)
         bar = tqdm(total=total, initial=min(self.total_img, total), unit="img", unit_scale=True,
-                   disable=not progress or self.rank != 0, mininterval=1.0, dynamic_ncols=True)
+                   disable=None if progress and self.rank == 0 else True, mininterval=1.0, dynamic_ncols=True)
         steps_left = max_steps
         self._t_start = time.perf_counter()
         try:

@@ -24,17 +24,26 @@ log = logging.getLogger(__name__)
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: set[str] | None = None,
-          argv: list[str] | None = None) -> Path:
+          argv: list[str] | None = None, overwrite: bool = False, dry_run: bool = False,
+          report=None) -> Path | None:
     """Train a run; returns the final checkpoint's path.
 
     Rank 0 holds the run folder's lock for the whole run, removes temporary files a killed run left,
     and writes config.json (with provenance) before the first step. ``resume`` on a run without a
-    checkpoint starts from the beginning; on a finished run it says so and returns.
+    checkpoint starts from the beginning; on a finished run it says so and returns. ``overwrite``
+    removes an earlier run in the folder (under the lock) and starts again.
     """
 
     out = Path(cfg.out)
     rank = int(os.environ.get("RANK", 0))
     resolve_device(cfg.device)              # a bad device leaves no run folder behind
+    report = report or (lambda line: None)
+    if dry_run:
+        from psgan.training.plan import dry_run as plan_only
+
+        plan_only(cfg, resume_state(cfg, given) if resume and (out / "checkpoints" / "latest.pt").is_file()
+                  else None, report)
+        return None
     if out.exists() and not out.is_dir():
         raise PsganError(f"{out}: exists and is not a folder")
     latest = out / "checkpoints" / "latest.pt"
@@ -55,8 +64,13 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
         if rank == 0:
             for p in remove_leftovers(out / "checkpoints") + remove_leftovers(out):
                 log.info("removed %s, left by a killed run", p)
+        if overwrite and not resume and rank == 0:
+            from datagen.format.output_policy import Output, clear_folder
+
+            clear_folder(Output(out, "run", True), "train")
         if not resume and latest.exists():
-            raise PsganError(f"{out}: holds a run already; continue it with --resume or choose another --out")
+            raise PsganError(f"{out}: holds a run already; continue it with --resume, start it again with "
+                             f"--overwrite, or choose another --out")
         if resume and not latest.exists():
             log.warning("%s: nothing to resume (no checkpoints/latest.pt); starting a new run in this folder "
                         "(check -o if you meant another run)", out)
@@ -68,6 +82,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
                 log.warning("%s: the run is complete (%.2f kimg, %dx%d); nothing to do", out,
                             int(state["total_img"]) / 1000, int(state["resolution"]), int(state["resolution"]))
                 return latest
+        if state is not None and rank == 0:
+            report(f"resuming {out} from {latest}: {int(state['total_img']) / 1000:.3f} kimg, phase "
+                   f"{int(state['phase'])} ({int(state['resolution'])}x{int(state['resolution'])})")
         try:
             t = Trainer(cfg, state)
         except BaseException:
@@ -88,6 +105,9 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, given: 
                     except (OSError, ValueError):
                         pass
                 write_config(out, t.cfg.to_json(), prov, history)
+                from psgan.training.plan import announce
+
+                announce(t, report)
             t.run(progress=progress)
         finally:
             t.close()
@@ -113,6 +133,9 @@ def resume_state(cfg: TrainConfig, given: set[str] | None = None) -> tuple[Train
     if conflicts:
         raise PsganError(f"{cfg.out}: --resume with options that differ from the saved run "
                          f"({'; '.join(conflicts)}); drop them or start a new --out")
+    old, new = build_phases(saved.schedule), build_phases(merged.schedule)
+    if int(state["phase"]) >= len(old) and new[-1].images > old[-1].images:
+        state = {**state, "phase": len(old) - 1, "phase_img": old[-1].images}   # extend the finished last phase
     return merged, state
 
 

@@ -93,12 +93,11 @@ def tiny(cmd: str) -> str:
 
 
 def written(cmd: str) -> set[str]:
-    """The files ``cmd`` writes (``datagen render`` writes data.h5 when no -o is given)."""
+    """The files ``cmd`` writes: its -o (every command that writes has one: README "Outputs")."""
     args = shlex.split(cmd)
     if "--dry-run" in args or "--list" in args:
         return set()
-    out = {args[i + 1].rstrip("/") for i, a in enumerate(args[:-1]) if a in ("-o", "--out")}
-    return out or ({"data.h5"} if cmd.startswith("datagen render") else set())
+    return {args[i + 1].rstrip("/") for i, a in enumerate(args[:-1]) if a in ("-o", "--out")}
 
 
 @pytest.fixture(scope="module")

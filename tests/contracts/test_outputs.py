@@ -117,7 +117,7 @@ def test_lock_is_exclusive_and_released(tmp_path):
 
 
 def _writers(i: Inputs) -> dict[str, list]:
-    """Every writing command, each aimed at out.h5 (export: the folder out.h5)."""
+    """Every writing command, each aimed at out.h5 (export: the folder out.h5/, named a folder by its /)."""
     img, kp = i.openpose()
     table, df = i.deepfashion()
     s0, s1 = i.shard("s0.h5", 0, 2), i.shard("s1.h5", 1, 2)
@@ -131,7 +131,7 @@ def _writers(i: Inputs) -> dict[str, list]:
                             "--min-keypoints", "1"],
         "import-deepfashion": ["import-deepfashion", "--csv", table, "--images", df, "-o", out, "--workers", "1",
                                "--min-keypoints", "1"],
-        "export": ["export", i.rendered("in.h5"), "--to", "openpose", "-o", out],
+        "export": ["export", i.rendered("in.h5"), "--to", "openpose", "-o", f"{out}/"],
     }
 
 

@@ -75,7 +75,7 @@ def test_cli_preview_overlay_filtered(tmp_path):
                                   "--costume", "red,blue", "--size", "32", "--cols", "4", "--no-captions"])
     assert r.exit_code == 0, r.output
     assert np.asarray(Image.open(out)).shape == (32 + 4, 4 * 34 + 2, 3)  # the 4 walk rows in one line
-    r = CliRunner().invoke(main, ["preview", str(f), "-o", str(out), "--costume", "green"])
+    r = CliRunner().invoke(main, ["preview", str(f), "-o", str(out), "--costume", "green", "--overwrite"])
     assert r.exit_code == 1 and "--costume 'green': not a costume of" in r.output
 
 

@@ -97,7 +97,7 @@ def test_target_must_be_new_or_empty(imported, tmp_path):
     out = tmp_path / "full"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    with pytest.raises(ExportError, match="exists and is not an empty folder"):
+    with pytest.raises(ExportError, match=r"exists \(use --overwrite to replace it\)"):
         export_dataset(imported, "coco", out)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     (tmp_path / "empty").mkdir()
@@ -111,5 +111,7 @@ def test_cli_export(imported, tmp_path):
     assert r.exit_code == 0, r.output
     assert f"exported 6 rows to {tmp_path / 'x'}" in r.output
     r = CliRunner().invoke(main, ["export", str(imported), "--to", "openpose", "-o", str(tmp_path / "x")])
-    assert r.exit_code == 1 and r.output.strip() == (f"Error: {tmp_path / 'x'}: exists and is not an empty "
-                                                      "folder (use --overwrite to replace it)")
+    assert r.exit_code == 1 and r.output.strip() == f"Error: {tmp_path / 'x'}: exists (use --overwrite to replace it)"
+    r = CliRunner().invoke(main, ["export", str(imported), "--to", "coco", "-o", str(tmp_path / "x"), "--overwrite"])
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["images", "person_keypoints.json"]  # coco only

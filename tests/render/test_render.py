@@ -63,12 +63,12 @@ def test_boxman_file_is_valid_with_tables_and_times(boxman_run):
         assert ds.names("clip") == ["ArmBehind", "Idle"]  # "Ignored" carries datagen_ignore
         costume, clip, frame = ds.read("meta/costume"), ds.read("meta/clip"), ds.read("meta/frame")
         config = ds.config
-    # Pose-major rows; clips of 4 and 10 frames played back to back, 4 evenly spaced poses.
+    # Pose-major rows; clips of 4 and 10 frames, 4 poses spread over them (1 and 3, golden-ratio phases).
     assert costume.tolist() == [0, 1, 2] * 4
     want_clip, want_time = sample_poses([4.0, 10.0], 4)
     np.testing.assert_array_equal(clip, np.repeat(want_clip, 3))
     np.testing.assert_allclose(frame, np.repeat(want_time, 3))
-    np.testing.assert_allclose(want_time, [0, 3.5, 3, 6.5])
+    np.testing.assert_allclose(want_time, [1.236068, 3.090170, 5.450850, 9.270510], atol=1e-5)
     assert config["render"]["engine"] == "workbench" and config["render"]["look"] == "rig"
     assert config["render"]["view_transform"] == "Standard" and config["size"] == 64
     assert config["keypoint_bones"]["LeftHand"] == "LeftHand"

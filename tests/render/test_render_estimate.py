@@ -3,6 +3,7 @@ the Ctrl-C hint (no Blender; the end-to-end run is in test_render.py)."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from datagen.cli import main
@@ -26,10 +27,21 @@ def make_plan(clips, names=("Idle", "Walk", "TPose"), costumes=("a", "b"), stati
 def test_plan_rows_disk_and_clips():
     s = estimate.summarize_plan(make_plan([0, 0, 1, 1, 2, 2]), size=1024, rows=12)
     assert (s.rows, s.poses, s.costumes) == (12, 6, 2) and s.clip_rows == {"Idle": 4, "Walk": 4, "TPose": 4}
-    assert s.est_bytes == 12 * 180 * 1024  # the measured 180 KiB per 1024 row
+    assert s.est_bytes == pytest.approx(estimate.FILE_BYTES + 12 * 180 * 1024, abs=2)  # 180 KiB per 1024 row
     text = s.format()
     assert text.splitlines()[0] == "plan: 12 rows = 6 poses x 2 costumes"
-    assert "disk: about 2.1 MiB (180.0 KiB per row)" in text and s.warnings == []
+    assert "disk: about 2.2 MiB (186.0 KiB per row)" in text and s.warnings == []
+
+
+def test_row_bytes_follow_the_measured_sizes():
+    for size, measured in estimate.ROW_BYTES.items():
+        assert estimate.row_bytes(size) == pytest.approx(measured)
+    small = [estimate.row_bytes(s) / s**2 for s in (16, 32, 64, 128, 256, 512, 1024, 2048)]
+    assert all(a > b for a, b in zip(small, small[1:]))     # bytes per pixel fall with the size
+    assert 0.8 < small[2] < 0.9 and 0.17 < small[6] < 0.18
+    # The 32-row renders the model is made of: 181, 373 and 867 KB files at 64, 128 and 256.
+    for size, file in ((64, 181259), (128, 372624), (256, 866780)):
+        assert estimate.FILE_BYTES + 32 * estimate.row_bytes(size) == pytest.approx(file, rel=0.05)
 
 
 def test_warnings_for_empty_and_static_clips_and_large_sizes():

@@ -8,14 +8,29 @@ from datagen.render import RenderError
 from datagen.render.plan import chunk_ranges, parse_shard, plan_cameras, sample_poses, shard_range
 
 
-def test_sample_poses_play_clips_back_to_back():
-    clip, t = sample_poses([10.0, 20.0, 10.0], 8)  # 40 frames, a pose every 5
+def test_sample_poses_spread_over_the_clips():
+    clip, t = sample_poses([10.0, 20.0, 10.0], 8)  # 40 frames: shares of 2, 4, 2 poses
     assert clip.tolist() == [0, 0, 1, 1, 1, 1, 2, 2]
-    np.testing.assert_allclose(t, [0, 5, 0, 5, 10, 15, 0, 5])
+    np.testing.assert_allclose(t[:2], [10 * 0.309017, 10 * 0.927051], atol=1e-5)   # golden-ratio phases
+    for c, d in ((0, 10), (1, 20), (2, 10)):
+        tc = t[clip == c]
+        assert (np.diff(tc) > 0).all() and (tc > 0).all() and (tc < d).all()
     clip, t = sample_poses([3.0], 4)
-    np.testing.assert_allclose(t, [0, 0.75, 1.5, 2.25])  # fractional frames between keys
+    assert (np.diff(t) > 0).all() and np.diff(t).max() < 1.5      # fractional frames between keys, spread
     clip, t = sample_poses([1.0, 100.0], 2)
-    assert clip.tolist() == [0, 1]
+    assert clip.tolist() == [0, 1]                                # a short clip is not skipped
+
+
+def test_tiny_runs_show_different_moments_of_many_clips():
+    clip, t = sample_poses([30.0] * 5, 8)        # --frames 8 over five clips: no first frames
+    assert sorted(set(clip.tolist())) == [0, 1, 2, 3, 4] and (t > 0).all()
+    assert len({(c, round(x, 6)) for c, x in zip(clip, t)}) == 8
+    clip, t = sample_poses([40.0] * 8, 16)       # two poses a clip: not half a clip apart (a wave's one pose)
+    assert not np.allclose(np.abs(t[1::2] - t[::2]), 20.0)
+    clip, t = sample_poses([30.0] * 12, 4)       # fewer poses than clips: clips spread over the list
+    assert clip.tolist() == [0, 3, 6, 9]
+    for n in (1, 5, 7, 100, 1001):
+        assert len(sample_poses([3.0, 50.0, 0.5, 20.0, 7.0], n)[0]) == n
 
 
 def test_shards_partition_the_jobs():

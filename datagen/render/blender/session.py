@@ -18,6 +18,7 @@ from datagen.render.blender import capture, rig as rigmod
 from datagen.render.blender.landmarks import KeypointEvaluator, bone_empties, has_head_mesh, head_vertices
 from datagen.render.compositing import resolve_samples
 from datagen.render.engines import get_engine
+from datagen.render.names import match_names
 from datagen.pose.bone_mapping import JointSource, RigError, map_bones
 from datagen.pose.landmarks import LandmarkSource, eye_bones, plan_landmarks
 
@@ -266,11 +267,9 @@ class BlenderSession:
 def _select(items: list, names: list[str] | None, what: str, rig_path: Path) -> list:
     if not names:
         return list(items)
-    by_name = {i.name: i for i in items}
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        raise RigError(f"{rig_path}: no {what} named {', '.join(map(repr, unknown))} "
-                       f"(the rig has: {', '.join(by_name) or 'none'})")
-    wanted = set(names)
+    try:
+        wanted = set(match_names([i.name for i in items], names, what, str(rig_path)))
+    except ValueError as e:
+        raise RigError(str(e)) from None
     return [i for i in items if i.name in wanted]  # rig order, so the row order does not depend on the option's order
 
