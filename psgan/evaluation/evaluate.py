@@ -45,6 +45,10 @@ log = logging.getLogger(__name__)
 FeatureFn = Callable[[np.ndarray], np.ndarray]  # (N, H, W, 3) uint8 -> (N, D) features
 
 
+# Below this many real rows FID/KID are skipped (with a warning): docs/evaluation.md.
+MIN_FID_IMAGES = 100
+
+
 class EvaluationError(PsganError):
     """An evaluation that cannot run as asked (one line naming the file or option)."""
 
@@ -298,7 +302,14 @@ def evaluate_checkpoints(ckpts: list[str | os.PathLike], data: str | os.PathLike
     with open_dataset(data) as reader:
         s, rows = reader.image_size, reader.n
         k, kset = reader.keypoint_set.size, reader.keypoint_set.name
-    if "fid" in cfg.metrics and cfg.fid_images > rows:
+    fid_note = None
+    if "fid" in cfg.metrics and cfg.fid_images and rows < MIN_FID_IMAGES:
+        # Inception features are 2048-dimensional: from a few dozen images their covariance, and so FID,
+        # says nothing, and computing them costs a minute on a CPU.
+        fid_note = f"skipped: {data} has {rows} rows, fewer than the {MIN_FID_IMAGES} real images FID needs"
+        log.warning("%s: %d rows: FID/KID skipped (they need %d real images at least)", data, rows, MIN_FID_IMAGES)
+        cfg.fid_images = 0
+    elif "fid" in cfg.metrics and cfg.fid_images > rows:
         log.warning("%s: %d rows: FID/KID compare %d generated and %d real images (not --fid-images %d); "
                     "with so few images they are noisy", data, rows, rows, rows, cfg.fid_images)
         cfg.fid_images = rows
@@ -311,7 +322,8 @@ def evaluate_checkpoints(ckpts: list[str | os.PathLike], data: str | os.PathLike
     model, pcfg, ppath = get_posenet(data, posenet, max(16, sources[0].resolution), cfg.device, progress)
     if pcfg.num_keypoints != k:
         raise EvaluationError(f"{ppath}: the detector finds {pcfg.num_keypoints} keypoints, {data} has {k} ({kset})")
-    features, note = (None, "skipped (--fid-images 0)" if "fid" in cfg.metrics else "not asked (--metrics)")
+    features, note = (None, fid_note or ("skipped (--fid-images 0)" if "fid" in cfg.metrics
+                                         else "not asked (--metrics)"))
     if cfg.fid_images and "fid" in cfg.metrics:
         features, note = default_feature_extractor(dev)
     return evaluate(sources, data, model, pcfg, cfg, features, note, ppath, progress)
