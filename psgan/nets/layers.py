@@ -19,6 +19,14 @@ GAIN_LINEAR = 1.0                   # toRGB, D's output
 LRELU_SLOPE = 0.2
 
 
+def replicate_pad(x: torch.Tensor, p: int) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, H + 2p, W + 2p), the edge rows and columns repeated: F.pad's "replicate",
+    written with slices and cat because torch.compile's inductor fails on the backward of
+    replication_pad2d for channels_last tensors (torch 2.13, CPU); the values are the same."""
+    x = torch.cat([x[:, :, :1].expand(-1, -1, p, -1), x, x[:, :, -1:].expand(-1, -1, p, -1)], 2)
+    return torch.cat([x[:, :, :, :1].expand(-1, -1, -1, p), x, x[:, :, :, -1:].expand(-1, -1, -1, p)], 3)
+
+
 class EqualizedConv2d(nn.Module):
     """Conv2d with run-time He scaling; ``same`` padding (zeros, or ``pad_mode="replicate"``: the
     border pixels repeated); bias initialised to 0 and not scaled."""
@@ -36,7 +44,7 @@ class EqualizedConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, in, H, W) -> (N, out, H, W)
         if self.pad_mode == "replicate" and self.padding:
             p = self.padding
-            return F.conv2d(F.pad(x, (p, p, p, p), mode="replicate"), self.weight * self.scale, self.bias)
+            return F.conv2d(replicate_pad(x, p), self.weight * self.scale, self.bias)
         return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
 
     def extra_repr(self) -> str:

@@ -95,13 +95,17 @@ def test_size_exports_a_pyramid_level(tmp_path):
 def test_overwrite_replaces_only_when_asked(tmp_path):
     src = write_synthetic(tmp_path / "r.h5", n=4, size=16)
     out = tmp_path / "y"
-    out.mkdir()
-    (out / "old.txt").write_text("x")
+    r = CliRunner().invoke(main, ["export", str(src), "--to", "coco", "-o", str(out)])
+    assert r.exit_code == 0, r.output                                  # an earlier export (another layout)
     _fails(["export", src, "--to", "yolo", "-o", out], "use --overwrite", tmp_path)
     r = CliRunner().invoke(main, ["export", str(src), "--to", "yolo", "-o", str(out), "--overwrite"])
     assert r.exit_code == 0, r.output
-    assert not (out / "old.txt").exists() and (out / "data.yaml").exists()
+    assert not (out / "person_keypoints.json").exists() and (out / "data.yaml").exists()
     assert not list(tmp_path.glob(".y.*"))
+    # A folder holding files no export writes is never replaced (the output policy, README "Outputs").
+    (out / "notes.txt").write_text("mine")
+    _fails(["export", src, "--to", "yolo", "-o", out, "--overwrite"], "which `export` does not write", tmp_path)
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize("to,extra", [("hf", "hf"), ("controlnet", "controlnet")])

@@ -89,10 +89,11 @@ def test_a_chunk_that_keeps_crashing_stops_the_run_then_resumes(boxman, referenc
     assert r.returncode == 1
     lost = "rows 4-11" if workers == 1 else "rows 4-5"
     errors = [line for line in r.stderr.splitlines() if line.startswith("Error")]
-    # The rows, the poses they show (clip ArmBehind is 4 frames, Idle 10: 12 poses 7/6 frames apart, the
-    # 5th at frame 2/3 of Idle), the signal, and how to retry or leave them out.
-    last = "8.83333" if workers == 1 else "1.83333"
-    assert errors == [f"Error: {lost} (clip Idle frames 0.666667-{last}): Blender crashed 3 times rendering them "
+    # The rows, the poses they show (clip ArmBehind is 4 frames, Idle 10: 4 and 8 of the 12 poses, at the
+    # golden-ratio phases of datagen.render.plan.sample_poses, so rows 4-11 are Idle's), the signal, and
+    # how to retry or leave them out.
+    last = "9.27051" if workers == 1 else "2.53289"
+    assert errors == [f"Error: {lost} (clip Idle frames 1.63119-{last}): Blender crashed 3 times rendering them "
                       f"(last: SIGSEGV); the other committed rows are kept: run again with --resume to retry "
                       f"(--attempts N for more tries), or leave these poses out by choosing other --frames or "
                       f"--clips"], r.stderr

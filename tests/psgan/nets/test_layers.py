@@ -72,3 +72,15 @@ def test_mbstd_runs_in_fp32_under_cpu_bf16_autocast():
         y = minibatch_stddev(x)
     assert y.dtype == torch.bfloat16
     torch.testing.assert_close(y[:, -1].float(), ref, rtol=1e-2, atol=0)
+
+
+def test_replicate_pad_equals_torch_replicate_padding():
+    from psgan.nets.layers import replicate_pad
+
+    x = torch.randn(2, 3, 5, 4).to(memory_format=torch.channels_last).requires_grad_()
+    ours = replicate_pad(x, 1)
+    assert torch.equal(ours, F.pad(x, (1, 1, 1, 1), mode="replicate"))
+    g = torch.randn_like(ours)
+    a, = torch.autograd.grad(ours, x, g)
+    b, = torch.autograd.grad(F.pad(x, (1, 1, 1, 1), mode="replicate"), x, g)
+    assert torch.allclose(a, b)
