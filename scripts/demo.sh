@@ -49,7 +49,8 @@ ROWS=$(python -c "import sys; from datagen.format import open_dataset; print(ope
 psgan generate "$CKPT" --poses "$OUT/data.h5" --rows "0:$ROWS:$(( (ROWS + 7) / 8 ))" --grid 4 --with-pose \
   -o "$OUT/samples.png" --overwrite
 NCOST=$(awk -F, '{print NF}' <<<"$COSTUMES")
-psgan generate "$CKPT" --poses "$OUT/data.h5" --rows "0:$ROWS:$(( 2 * NCOST ))" -o "$OUT/walk.gif" --overwrite
+psgan generate "$CKPT" --poses "$OUT/data.h5" --rows "0:$ROWS:$(( 2 * NCOST ))" --with-pose \
+  -o "$OUT/walk.gif" --overwrite
 
 step "evaluate: pose consistency against a detector trained on the real images, and diversity"
 [ -f "$OUT/posenet.pt" ] || psgan posenet train "$OUT/data.h5" -o "$OUT/posenet.pt" --res "$MAX_RES" \

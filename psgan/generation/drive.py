@@ -80,6 +80,9 @@ class SequenceSource:
         return draw_skeleton(self.xy[j].numpy(), self.vis[j].numpy(), get_keypoint_set(self.data.keypoint_set), size,
                              self.data.image_size)
 
+    def label(self, j: int) -> str:
+        return f"frame {j}"
+
 
 def drive_from_openpose(folder: str | os.PathLike, training: TrainingPoses, smooth: bool = False,
                         fps: float = 30.0) -> tuple[np.ndarray, np.ndarray]:

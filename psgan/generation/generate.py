@@ -21,7 +21,7 @@ from PIL import Image
 
 from datagen.format import parse_rows
 from datagen.format.draw import draw_skeleton
-from datagen.format.draw import grid as tile_grid, labelled_grid
+from datagen.format.draw import grid as tile_grid, labelled_grid, text_band
 from datagen.format.draw import resize_image
 from psgan.data import PoseData
 from psgan.errors import PsganError
@@ -83,19 +83,36 @@ class PoseSource:
         return draw_skeleton(self.xy[j].numpy(), self.vis[j].numpy(), self.data.keypoint_set, size,
                              self.data.image_size)
 
+    def label(self, j: int) -> str:
+        return f"row {self.rows[j]}"
 
-def _frame(images: list[np.ndarray], size: int, drawings: list[np.ndarray] | None) -> np.ndarray:
+
+def _frame(images: list[np.ndarray], size: int, drawings: list[np.ndarray] | None,
+           labels: list[str] | None = None) -> np.ndarray:
+    """One animation frame: the images side by side, each after its pose drawing when ``drawings`` are
+    given, with ``labels`` (one per cell) in a band above the cells."""
     cells = [resize_image(im, size) for im in images]
     if drawings is not None:
         cells = [c for pair in zip(drawings, cells) for c in pair]
-    return tile_grid(cells, cols=len(cells), pad=0 if len(cells) == 1 else 2)
+    pad = 0 if len(cells) == 1 else 2
+    body = tile_grid(cells, cols=len(cells), pad=pad)
+    if not labels:
+        return body
+    head = np.full((max(12, min(22, size // 4)), body.shape[1], 3), 255, np.uint8)
+    for c, text in enumerate(labels):
+        x = pad + c * (size + pad)
+        head[:, x:x + size] = text_band(text, size, head.shape[0])
+    return np.concatenate([head, body], 0)
 
 
 def animate(G: Generator, src: PoseSource, seed: int, size: int, with_pose: bool) -> list[np.ndarray]:
     """One latent (``seed``) through every selected pose: one frame per pose."""
     z = latents([seed], G.cfg.latent).repeat(len(src.rows), 1)
     imgs = generate_images(G, src.xy, src.vis, src.data.image_size, z)
-    return [_frame([im], size, [src.drawing(j, size)] if with_pose else None) for j, im in enumerate(imgs)]
+    if not with_pose:
+        return [_frame([im], size, None) for im in imgs]
+    # Labelled like the grids: which pose each frame shows, and which latent draws it.
+    return [_frame([im], size, [src.drawing(j, size)], [f"pose, {src.label(j)}", f"generated, seed {seed}"]) for j, im in enumerate(imgs)]
 
 
 def interpolate(G: Generator, src: PoseSource, seeds: list[int], steps: int, size: int,
@@ -105,12 +122,13 @@ def interpolate(G: Generator, src: PoseSource, seeds: list[int], steps: int, siz
     zs = latents(seeds, G.cfg.latent)
     p = len(src.rows)
     drawings = [src.drawing(j, size) for j in range(p)] if with_pose else None
+    labels = [t for j in range(p) for t in (f"pose, {src.label(j)}", "generated")] if with_pose else None
     frames = []
     for a, b in zip(range(len(seeds)), list(range(1, len(seeds))) + [0]):
         for s in range(steps):
             z = slerp(zs[a], zs[b], s / steps).expand(p, -1)
             imgs = generate_images(G, src.xy, src.vis, src.data.image_size, z)
-            frames.append(_frame(list(imgs), size, drawings))
+            frames.append(_frame(list(imgs), size, drawings, labels))
     return frames
 
 

@@ -44,7 +44,14 @@ def test_animation_gif(run, tmp_path):
     r = _gen(ckpt, "--poses", data, "--rows", "0:5", "-o", tmp_path / "a.gif", "--with-pose")
     assert r.exit_code == 0, r.output
     im = Image.open(tmp_path / "a.gif")
-    assert im.n_frames == 5 and im.size == (2 * (128 + 2) + 2, 128 + 2 * 2)   # pose | image, padded
+    # pose | image, padded, under a band that labels them ("pose, row 3", "generated, seed 0")
+    assert im.n_frames == 5 and im.size == (2 * (128 + 2) + 2, 22 + 128 + 2 * 2)
+    im.seek(3)
+    head = np.asarray(im.convert("RGB"))[:22]
+    assert (head[:, :130].min(-1) < 128).any() and (head[:, 132:].min(-1) < 128).any()   # text over both
+    r = _gen(ckpt, "--poses", data, "--rows", "0:5", "-o", tmp_path / "plain.gif")
+    assert r.exit_code == 0, r.output
+    assert Image.open(tmp_path / "plain.gif").size == (128, 128)   # without --with-pose: the images only
 
 
 def test_animation_png_folder_and_mp4(run, tmp_path):
