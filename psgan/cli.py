@@ -103,6 +103,8 @@ def _given_fields(ctx: click.Context) -> set[str]:
 @click.option("--lr", cls=_Sets, sets=('schedule.lr',), callback=_per_res(float), default=None,
               help="Learning rate: '0.001' or '4:0.001,128:0.0008' (default: the paper's).")
 @click.option("--no-pose", cls=_Sets, sets=('model.use_pose',), is_flag=True, help="Train without structural conditions (plain Progressive GAN).")
+@click.option("--limbs", cls=_Sets, sets=('model.limbs',), is_flag=True,
+              help="Condition on a map per limb (the skeleton's edges) beside the keypoint maps.")
 @click.option("--latent", cls=_Sets, sets=('model.latent',), type=click.IntRange(1), default=512, show_default=True,
               help="Length of the latent vector z (the paper's 512; 8-32 for runs of minutes).")
 @click.option("--fmap-base", cls=_Sets, sets=('model.fmap_base',), type=click.IntRange(1), default=8192, show_default=True,
@@ -139,7 +141,7 @@ def _given_fields(ctx: click.Context) -> set[str]:
                                               "step) and exit without writing anything.")
 @click.pass_context
 def train(ctx: click.Context, data: Path, out: str, resume: bool, overwrite: bool, max_res: int | None, kimg_per_phase: float,
-          final_kimg: float | None, batch: dict | None, lr: dict | None, no_pose: bool, latent: int,
+          final_kimg: float | None, batch: dict | None, lr: dict | None, no_pose: bool, limbs: bool, latent: int,
           fmap_base: int, fmap_max: int, seed: int, no_mirror: bool, no_ema_warmup: bool,
           ema_rampup: float | None, device: str, amp: str,
           channels_last: str, compile_: bool, workers: int, cache_mb: int, threads: int,
@@ -177,8 +179,8 @@ def train(ctx: click.Context, data: Path, out: str, resume: bool, overwrite: boo
     out = resolve_output(out, "train", overwrite, resume=resume).path if int(os.environ.get("RANK", 0)) == 0 \
         else Path(out)
     cfg = configure(data, out, max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
-                    batch=batch, lr=lr, use_pose=not no_pose, latent=latent, fmap_base=fmap_base,
-                    fmap_max=fmap_max, seed=seed, mirror=not no_mirror, ema_warmup=not no_ema_warmup,
+                    batch=batch, lr=lr, use_pose=not no_pose, limbs=limbs, latent=latent,
+                    fmap_base=fmap_base, fmap_max=fmap_max, seed=seed, mirror=not no_mirror, ema_warmup=not no_ema_warmup,
                     ema_rampup=ema_rampup, device=device, amp=amp,
                     channels_last=channels_last, compile=compile_, workers=workers, cache_mb=cache_mb,
                     threads=threads, tick_kimg=tick_kimg, sample_kimg=sample_kimg, ckpt_kimg=ckpt_kimg,

@@ -31,6 +31,12 @@ class ModelConfig:
     # an input of their own that G must learn to cancel; short runs leave a coloured dot in every
     # corner (docs/training.md). "replicate" gives G nothing that marks the border.
     g_padding: str = "replicate"
+    # Limb maps beside the keypoint maps (--limbs): pairs of keypoint indices, one map each; () is the
+    # paper's conditions.
+    limbs: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        self.limbs = tuple((int(a), int(b)) for a, b in self.limbs)   # JSON gives lists
 
     def nf_stage(self, stage: int) -> int:
         """The official ``nf(stage) = min(fmap_base / 2^stage, fmap_max)``."""
@@ -42,7 +48,7 @@ class ModelConfig:
 
     @property
     def pose_channels(self) -> int:
-        return self.num_keypoints if self.use_pose else 0
+        return self.num_keypoints + len(self.limbs) if self.use_pose else 0
 
     @property
     def resolutions(self) -> list[int]:
@@ -164,12 +170,12 @@ def resume_config(saved: TrainConfig, new: TrainConfig, given: set[str] | None =
 def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int | None = None,
               kimg_per_phase: float = 600.0, final_kimg: float | None = None,
               batch: dict[int, int] | None = None, lr: dict[int, float] | None = None,
-              use_pose: bool = True, latent: int = 512, fmap_base: int = 8192, fmap_max: int = 512,
+              use_pose: bool = True, limbs: bool = False, latent: int = 512, fmap_base: int = 8192, fmap_max: int = 512,
               **run: object) -> TrainConfig:
     """A TrainConfig for a dataset file: paper defaults, the file's keypoint count and image size, and
     the given overrides (``batch``/``lr`` entries replace the paper's from their resolution on)."""
     with open_dataset(data) as r:
-        size, k = r.image_size, r.keypoint_set.size
+        size, k, edges = r.image_size, r.keypoint_set.size, r.keypoint_set.edges
     max_res = max_res or min(size, 1024)
     if max_res & (max_res - 1) or max_res > size:
         raise PsganError(f"--max-res {max_res}: must be a power of two no larger than {data}'s image size {size}")
@@ -184,7 +190,7 @@ def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int |
                 out[r] = override[max(o for o in override if o <= r)]
         return out
 
-    model = ModelConfig(num_keypoints=k, use_pose=use_pose, latent=latent, fmap_base=fmap_base,
+    model = ModelConfig(num_keypoints=k, use_pose=use_pose, limbs=edges if limbs and use_pose else (), latent=latent, fmap_base=fmap_base,
                         fmap_max=fmap_max, max_res=max_res)
     sched = ScheduleConfig(max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
                            batch=merged(PAPER_BATCH, batch), lr=merged(PAPER_LR, lr))

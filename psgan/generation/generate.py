@@ -59,7 +59,7 @@ def generate_images(G: Generator, xy: torch.Tensor | np.ndarray, visibility: tor
         poses = None
         if G.cfg.use_pose:
             poses = pose_pyramid(xy[i:i + batch].to(dev), visibility[i:i + batch].to(dev), image_size,
-                                 G.resolution)
+                                 G.resolution, limbs=G.cfg.limbs)
         out.append(to_uint8(G(z[i:i + batch].to(dev), poses)))
     return np.concatenate(out)
 

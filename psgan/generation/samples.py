@@ -50,12 +50,12 @@ def fixed_sample_inputs(data, cfg) -> dict:
 
 @torch.no_grad()
 def sample_sheet(G: torch.nn.Module, fixed: dict, data, res: int, alpha: float, device: torch.device,
-                 use_pose: bool) -> np.ndarray:
+                 use_pose: bool, limbs=()) -> np.ndarray:
     """G at the fixed latents x fixed poses as a grid (latent-major), each sample beside its drawn pose."""
     L, P = len(fixed["z"]), len(fixed["xy"])
     z = fixed["z"].repeat_interleave(P, 0).to(device)
     xy, vis = fixed["xy"].repeat(L, 1, 1).to(device), fixed["vis"].repeat(L, 1).to(device)
-    poses = pose_pyramid(xy, vis, data.image_size, res) if use_pose else None
+    poses = pose_pyramid(xy, vis, data.image_size, res, limbs=limbs) if use_pose else None
     imgs = to_uint8(G(z, poses, res, alpha).float())
     size = max(64, res)
     drawn = [draw_skeleton(fixed["xy"][j].numpy(), fixed["vis"][j].numpy(), data.keypoint_set, size,

@@ -33,13 +33,46 @@ def pose_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resol
     return maps[:size].view(n, k, r, r)
 
 
+def limb_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resolution: int,
+              limbs: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(N, K, 2) pixel keypoints + (N, K) visibility -> (N, L, r, r) maps in {-1, 1}, one per limb of
+    ``limbs`` (L, 2): the pixels the segment between the limb's two keypoints passes through are 1.
+
+    A limb is drawn when both its keypoints are present (as in :func:`pose_maps`). A point keypoint says
+    where a joint is; at the low scales where G decides the figure's layout, an elbow and a wrist share
+    a pixel with their shoulder and the arm's direction is lost. The segment keeps it at every scale.
+    """
+    n, _, _ = xy.shape
+    r, nl = resolution, int(limbs.shape[0])
+    xy = xy.float()
+    present = (visibility > 0) & torch.isfinite(xy).all(-1) & (xy >= 0).all(-1) & (xy <= image_size).all(-1)
+    a, b = limbs[:, 0].to(xy.device), limbs[:, 1].to(xy.device)
+    ok = present[:, a] & present[:, b]                                           # (N, L)
+    p0 = torch.nan_to_num(xy[:, a]) * (r / image_size)                           # (N, L, 2)
+    p1 = torch.nan_to_num(xy[:, b]) * (r / image_size)
+    # Steps under 0.71 px (the longest segment, the diagonal, is r * sqrt(2) long): no pixel skipped.
+    t = torch.linspace(0.0, 1.0, 2 * r + 1, device=xy.device).view(1, 1, -1, 1)
+    pix = torch.floor(p0[:, :, None] + (p1 - p0)[:, :, None] * t).long().clamp_(0, r - 1)   # (N, L, T, 2)
+    base = torch.arange(n * nl, device=xy.device).view(n, nl, 1) * (r * r)
+    flat = pix[..., 1] * r + pix[..., 0] + base
+    size = n * nl * r * r
+    maps = torch.full((size + 1,), -1.0, dtype=dtype, device=xy.device)
+    maps[torch.where(ok[..., None], flat, size).flatten()] = 1.0
+    return maps[:size].view(n, nl, r, r)
+
+
 def pose_pyramid(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resolution: int,
-                 dtype: torch.dtype = torch.float32) -> dict[int, torch.Tensor]:
-    """{4: (N, K, 4, 4), 8: ..., resolution: (N, K, r, r)}: the maps of every scale up to ``resolution``."""
+                 dtype: torch.dtype = torch.float32, limbs=()) -> dict[int, torch.Tensor]:
+    """{4: (N, C, 4, 4), 8: ..., resolution: (N, C, r, r)}: the maps of every scale up to ``resolution``;
+    C = K keypoint maps, then one map per limb of ``limbs`` (pairs of keypoint indices; none by default,
+    the paper's conditions)."""
+    edges = torch.as_tensor(limbs, dtype=torch.long).view(-1, 2)
     out = {}
     r = 4
     while r <= resolution:
         out[r] = pose_maps(xy, visibility, image_size, r, dtype)
+        if len(edges):
+            out[r] = torch.cat([out[r], limb_maps(xy, visibility, image_size, r, edges, dtype)], 1)
         r *= 2
     return out
 

@@ -301,7 +301,8 @@ class Trainer:
         poses = None
         if cfg.model.use_pose:
             poses = {r: p.contiguous(memory_format=self.memory_format)
-                     for r, p in pose_pyramid(xy, vis, self.data.image_size, res).items()}
+                     for r, p in pose_pyramid(xy, vis, self.data.image_size, res,
+                                                        limbs=cfg.model.limbs).items()}
         n = real.shape[0]
         latent = cfg.model.latent
 
@@ -397,6 +398,7 @@ class Trainer:
         done = self.phase_idx >= len(self.phases)
         ph = self.phases[min(self.phase_idx, len(self.phases) - 1)]
         res, alpha = ph.resolution, (1.0 if done else ph.alpha(self.phase_img))
-        grid = sample_sheet(self.G_ema, self._fixed, self.data, res, alpha, self.device, self.cfg.model.use_pose)
+        grid = sample_sheet(self.G_ema, self._fixed, self.data, res, alpha, self.device, self.cfg.model.use_pose,
+                            self.cfg.model.limbs)
         name = name or f"kimg{self.total_img / 1000:08.2f}-{res}px"
         return save_png(grid, self.out / "samples" / f"{name}.png")

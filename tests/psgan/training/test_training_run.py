@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers.psgan_data import write_tiny_dataset
+from helpers.psgan_data import TINY_TRAIN, write_tiny_dataset
 
 from datagen.format.outputs import LockedError
 from psgan.checkpoint import load_checkpoint, save_checkpoint
@@ -287,3 +287,31 @@ def test_gpu_check_dry_run(tmp_path):
     assert json.loads((tmp_path / "gpu_check.json").read_text())["dry_run"] is True
     # the projection: at a constant rate, 1 + 2 x 2 phases of 600 kimg at 100 img/s
     assert mod.project_schedule({4: 100.0, 16: 100.0}, 600.0, 16) == pytest.approx(5 * 600e3 / 100)
+
+
+def test_limbs_condition_both_networks_and_travel_with_the_checkpoint(tiny, tmp_path):
+    from click.testing import CliRunner
+
+    from datagen.format import get_keypoint_set
+    from psgan.checkpoint import load_generator
+    from psgan.cli import main
+
+    out = tmp_path / "run"
+    r = CliRunner().invoke(main, ["train", str(tiny), "-o", str(out), "--limbs", *TINY_TRAIN])
+    assert r.exit_code == 0, r.output
+    edges = get_keypoint_set("avatar20").edges
+    saved = TrainConfig.from_json((out / "config.json").read_text())
+    assert saved.model.limbs == edges and saved.model.pose_channels == 20 + len(edges)
+    ckpt = out / "checkpoints" / "latest.pt"
+    G, _ = load_generator(ckpt)
+    assert G.cfg.limbs == edges
+    assert G.blocks["4"].conv.weight.shape[1] == G.cfg.nf(4) + 20 + len(edges)   # keypoints + limbs
+    r = CliRunner().invoke(main, ["generate", str(ckpt), "--poses", str(tiny), "--rows", "0:4", "-o",
+                                  str(tmp_path / "a.gif"), "--with-pose"])
+    assert r.exit_code == 0, r.output
+    # Resuming with or without the flag keeps the saved conditions; the finished run is complete.
+    before = ckpt.read_bytes()
+    for extra in (["--limbs"], []):
+        r = CliRunner().invoke(main, ["train", str(tiny), "-o", str(out), "--resume", *extra, *TINY_TRAIN])
+        assert r.exit_code == 0, r.output
+        assert ckpt.read_bytes() == before
