@@ -151,8 +151,8 @@ def train(ctx: click.Context, data: Path, out: str, resume: bool, overwrite: boo
 
     \b
     Examples:
-      psgan train data.h5 --max-res 64 --kimg-per-phase 2 --batch 8 --lr 0.002 --ema-rampup 0.02 \\
-          --fmap-max 32 --fmap-base 512 --latent 64 -o runs/demo   # minutes on a CPU (make demo)
+      psgan train data.h5 --max-res 64 --kimg-per-phase 2 --final-kimg 4 --batch 8 --lr 0.002 \\
+          --ema-rampup 0.02 --fmap-max 32 --fmap-base 512 --latent 64 -o runs/demo   # minutes on a CPU (make demo)
       psgan train data.h5 -o runs/full                      # the paper's schedule: days, a GPU
       psgan train data.h5 -o runs/full --dry-run            # the plan and its estimated time only
       psgan train data.h5 -o runs/full --resume             # continue exactly

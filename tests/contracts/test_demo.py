@@ -32,6 +32,9 @@ def test_demo_outputs_resume_and_required_verdict(tmp_path):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     model = json.loads((out / "eval.json").read_text())["models"][0]
     assert model["resolution"] == 16
+    # The last phase is twice the others (the demo's recipe, docs/benchmarks.md).
+    sched = json.loads((out / "run" / "config.json").read_text())["schedule"]
+    assert sched["kimg_per_phase"] == 0.032 and sched["final_kimg"] == 0.064
     status = model["verdict"]["status"]
     assert f"verdict: {model['verdict']['text']}" in first.stdout
     # Every joint group is judged; the weakest conclusive one is named in the printed line.
