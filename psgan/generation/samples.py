@@ -50,7 +50,7 @@ def fixed_sample_inputs(data, cfg) -> dict:
 
 @torch.no_grad()
 def sample_sheet(G: torch.nn.Module, fixed: dict, data, res: int, alpha: float, device: torch.device,
-                 use_pose: bool, limbs=()) -> np.ndarray:
+                 use_pose: bool, limbs: tuple[tuple[int, int], ...] = ()) -> np.ndarray:
     """G at the fixed latents x fixed poses as a grid (latent-major), each sample beside its drawn pose."""
     L, P = len(fixed["z"]), len(fixed["xy"])
     z = fixed["z"].repeat_interleave(P, 0).to(device)

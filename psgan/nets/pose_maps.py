@@ -13,6 +13,11 @@ from __future__ import annotations
 import torch
 
 
+def _present(xy: torch.Tensor, visibility: torch.Tensor, image_size: int) -> torch.Tensor:
+    """(N, K) bool: visibility > 0 (visible or occluded, COCO's 2 and 1) and finite inside the frame."""
+    return (visibility > 0) & torch.isfinite(xy).all(-1) & (xy >= 0).all(-1) & (xy <= image_size).all(-1)
+
+
 def pose_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resolution: int,
               dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(N, K, 2) pixel keypoints + (N, K) visibility -> (N, K, r, r) maps in {-1, 1} at ``resolution``.
@@ -23,7 +28,7 @@ def pose_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resol
     n, k, _ = xy.shape
     r = resolution
     xy = xy.float()
-    present = (visibility > 0) & torch.isfinite(xy).all(-1) & (xy >= 0).all(-1) & (xy <= image_size).all(-1)
+    present = _present(xy, visibility, image_size)
     pix = torch.floor(torch.nan_to_num(xy) * (r / image_size)).long().clamp_(0, r - 1)  # (N, K, 2) as (x, y)
     flat = pix[..., 1] * r + pix[..., 0] + torch.arange(n * k, device=xy.device).view(n, k) * (r * r)
     # Absent keypoints write into one spare element past the end: no boolean indexing, no GPU sync.
@@ -45,7 +50,7 @@ def limb_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resol
     n, _, _ = xy.shape
     r, nl = resolution, int(limbs.shape[0])
     xy = xy.float()
-    present = (visibility > 0) & torch.isfinite(xy).all(-1) & (xy >= 0).all(-1) & (xy <= image_size).all(-1)
+    present = _present(xy, visibility, image_size)
     a, b = limbs[:, 0].to(xy.device), limbs[:, 1].to(xy.device)
     ok = present[:, a] & present[:, b]                                           # (N, L)
     p0 = torch.nan_to_num(xy[:, a]) * (r / image_size)                           # (N, L, 2)
@@ -62,7 +67,8 @@ def limb_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resol
 
 
 def pose_pyramid(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resolution: int,
-                 dtype: torch.dtype = torch.float32, limbs=()) -> dict[int, torch.Tensor]:
+                 dtype: torch.dtype = torch.float32, limbs: tuple[tuple[int, int], ...] = ()
+                 ) -> dict[int, torch.Tensor]:
     """{4: (N, C, 4, 4), 8: ..., resolution: (N, C, r, r)}: the maps of every scale up to ``resolution``;
     C = K keypoint maps, then one map per limb of ``limbs`` (pairs of keypoint indices; none by default,
     the paper's conditions)."""
