@@ -5,7 +5,7 @@ Tiny sizes, by one mechanical rewrite (:func:`tiny`), so the whole file takes a 
 ``--frames N`` becomes ``--frames 4`` and ``--size N`` ``--size 64`` (added to ``datagen render`` when
 absent), and a render of the default avatar without ``--costumes`` renders two of its costumes;
 ``psgan train`` gets :data:`TINY_TRAIN` (16x16, 16 images a phase, tiny networks) in place of its
-size options, ``psgan posenet train`` ``--res 16 --steps 2``, ``psgan eval`` a few poses and images.
+size options and its ``--final-kimg``, ``psgan posenet train`` ``--res 16 --steps 2``, ``psgan eval`` a few poses and images.
 
 The user's own files the docs name are stand-ins made from the shared assets (../shared/assets/):
 ``robot.glb`` (the glTF robot), ``character.vrm`` (the Godette VRM), ``outfits/`` (two copies of it, ``summer.glb`` and ``winter.glb``: one
@@ -82,7 +82,7 @@ def tiny(cmd: str) -> str:
         if "--rig" not in cmd and "--costumes" not in cmd:
             cmd += f" --costumes {TWO_COSTUMES}"
     if cmd.startswith("psgan train"):
-        for opt in TINY_TRAIN[::2]:
+        for opt in (*TINY_TRAIN[::2], "--final-kimg"):   # a documented last phase would outlast the tiny ones
             cmd = re.sub(rf" {opt} \S+", "", cmd)
         cmd += " " + " ".join(TINY_TRAIN)
     if cmd.startswith("psgan posenet train"):
