@@ -173,6 +173,8 @@ def train(ctx: click.Context, data: Path, out: str, resume: bool, overwrite: boo
         raise click.UsageError("--no-ema-warmup and --ema-rampup are two rules for the same warm-up: give one")
     if resume and overwrite:
         raise click.UsageError("--resume continues the run and --overwrite starts it again: give one")
+    if limbs and no_pose:
+        raise click.UsageError("--limbs adds maps to the pose conditions that --no-pose removes: give one")
     import os
 
     # Rank 0 checks the run folder; under torchrun the others could see the folder it has just made.

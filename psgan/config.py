@@ -190,8 +190,8 @@ def configure(data: str | os.PathLike, out: str | os.PathLike, *, max_res: int |
                 out[r] = override[max(o for o in override if o <= r)]
         return out
 
-    model = ModelConfig(num_keypoints=k, use_pose=use_pose, limbs=edges if limbs and use_pose else (), latent=latent, fmap_base=fmap_base,
-                        fmap_max=fmap_max, max_res=max_res)
+    model = ModelConfig(num_keypoints=k, use_pose=use_pose, limbs=edges if limbs and use_pose else (),
+                        latent=latent, fmap_base=fmap_base, fmap_max=fmap_max, max_res=max_res)
     sched = ScheduleConfig(max_res=max_res, kimg_per_phase=kimg_per_phase, final_kimg=final_kimg,
                            batch=merged(PAPER_BATCH, batch), lr=merged(PAPER_LR, lr))
     return TrainConfig(data=str(data), out=str(out), model=model, schedule=sched, **run)

@@ -310,6 +310,8 @@ def test_limbs_condition_both_networks_and_travel_with_the_checkpoint(tiny, tmp_
                                   str(tmp_path / "a.gif"), "--with-pose"])
     assert r.exit_code == 0, r.output
     # Resuming with or without the flag keeps the saved conditions; the finished run is complete.
+    r = CliRunner().invoke(main, ["train", str(tiny), "-o", str(tmp_path / "x"), "--limbs", "--no-pose", *TINY_TRAIN])
+    assert r.exit_code == 2 and "--limbs" in r.output and not (tmp_path / "x").exists(), r.output
     before = ckpt.read_bytes()
     for extra in (["--limbs"], []):
         r = CliRunner().invoke(main, ["train", str(tiny), "-o", str(out), "--resume", *extra, *TINY_TRAIN])
