@@ -21,7 +21,7 @@ from PIL import Image
 
 from datagen.format import parse_rows
 from datagen.format.draw import draw_skeleton
-from datagen.format.draw import grid as tile_grid, labelled_grid, text_band
+from datagen.format.draw import grid as tile_grid, labelled_grid
 from datagen.format.draw import resize_image
 from psgan.data import PoseData
 from psgan.errors import PsganError
@@ -95,14 +95,9 @@ def _frame(images: list[np.ndarray], size: int, drawings: list[np.ndarray] | Non
     if drawings is not None:
         cells = [c for pair in zip(drawings, cells) for c in pair]
     pad = 0 if len(cells) == 1 else 2
-    body = tile_grid(cells, cols=len(cells), pad=pad)
-    if not labels:
-        return body
-    head = np.full((max(12, min(22, size // 4)), body.shape[1], 3), 255, np.uint8)
-    for c, text in enumerate(labels):
-        x = pad + c * (size + pad)
-        head[:, x:x + size] = text_band(text, size, head.shape[0])
-    return np.concatenate([head, body], 0)
+    if labels:   # the grids' column labels, without their row-label margin
+        return labelled_grid(cells, len(cells), [], labels, label_width=0, pad=pad)
+    return tile_grid(cells, cols=len(cells), pad=pad)
 
 
 def animate(G: Generator, src: PoseSource, seed: int, size: int, with_pose: bool) -> list[np.ndarray]:
@@ -112,7 +107,8 @@ def animate(G: Generator, src: PoseSource, seed: int, size: int, with_pose: bool
     if not with_pose:
         return [_frame([im], size, None) for im in imgs]
     # Labelled like the grids: which pose each frame shows, and which latent draws it.
-    return [_frame([im], size, [src.drawing(j, size)], [f"pose, {src.label(j)}", f"generated, seed {seed}"]) for j, im in enumerate(imgs)]
+    return [_frame([im], size, [src.drawing(j, size)], [f"pose, {src.label(j)}", f"generated, seed {seed}"])
+            for j, im in enumerate(imgs)]
 
 
 def interpolate(G: Generator, src: PoseSource, seeds: list[int], steps: int, size: int,

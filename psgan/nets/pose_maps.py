@@ -41,7 +41,7 @@ def pose_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resol
 def limb_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resolution: int,
               limbs: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """(N, K, 2) pixel keypoints + (N, K) visibility -> (N, L, r, r) maps in {-1, 1}, one per limb of
-    ``limbs`` (L, 2): the pixels the segment between the limb's two keypoints passes through are 1.
+    ``limbs`` (L, 2) long, on ``xy``'s device: the pixels the segment between the limb's two keypoints passes through are 1.
 
     A limb is drawn when both its keypoints are present (as in :func:`pose_maps`). A point keypoint says
     where a joint is; at the low scales where G decides the figure's layout, an elbow and a wrist share
@@ -51,7 +51,7 @@ def limb_maps(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, resol
     r, nl = resolution, int(limbs.shape[0])
     xy = xy.float()
     present = _present(xy, visibility, image_size)
-    a, b = limbs[:, 0].to(xy.device), limbs[:, 1].to(xy.device)
+    a, b = limbs[:, 0], limbs[:, 1]
     ok = present[:, a] & present[:, b]                                           # (N, L)
     p0 = torch.nan_to_num(xy[:, a]) * (r / image_size)                           # (N, L, 2)
     p1 = torch.nan_to_num(xy[:, b]) * (r / image_size)
@@ -72,7 +72,7 @@ def pose_pyramid(xy: torch.Tensor, visibility: torch.Tensor, image_size: int, re
     """{4: (N, C, 4, 4), 8: ..., resolution: (N, C, r, r)}: the maps of every scale up to ``resolution``;
     C = K keypoint maps, then one map per limb of ``limbs`` (pairs of keypoint indices; none by default,
     the paper's conditions)."""
-    edges = torch.as_tensor(limbs, dtype=torch.long).view(-1, 2)
+    edges = torch.as_tensor(limbs, dtype=torch.long, device=xy.device).view(-1, 2)   # one copy for all scales
     out = {}
     r = 4
     while r <= resolution:

@@ -41,7 +41,7 @@ def test_generates_one_frame_per_json_file(run, video, tmp_path):
     r = _gen(ckpt, "--poses", video, "-o", tmp_path / "dance.gif", "--with-pose", "--smooth", "--size", "32")
     assert r.exit_code == 0, r.output
     im = Image.open(tmp_path / "dance.gif")
-    assert im.n_frames == 7 and im.size == (2 * (32 + 2) + 2, 12 + 32 + 4)   # a label band on top
+    assert im.n_frames == 7 and im.size == (2 * (32 + 2) + 2, 13 + 32 + 4)   # a label band on top
     r = _gen(ckpt, "--poses", video, "-o", tmp_path / "frames", "--size", "16")
     assert r.exit_code == 0, r.output
     assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [f"frame_{i:05d}.png" for i in range(7)]

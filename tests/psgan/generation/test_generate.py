@@ -45,9 +45,9 @@ def test_animation_gif(run, tmp_path):
     assert r.exit_code == 0, r.output
     im = Image.open(tmp_path / "a.gif")
     # pose | image, padded, under a band that labels them ("pose, row 3", "generated, seed 0")
-    assert im.n_frames == 5 and im.size == (2 * (128 + 2) + 2, 22 + 128 + 2 * 2)
+    assert im.n_frames == 5 and im.size == (2 * (128 + 2) + 2, 14 + 128 + 2 * 2)
     im.seek(3)
-    head = np.asarray(im.convert("RGB"))[:22]
+    head = np.asarray(im.convert("RGB"))[:14]
     assert (head[:, :130].min(-1) < 128).any() and (head[:, 132:].min(-1) < 128).any()   # text over both
     r = _gen(ckpt, "--poses", data, "--rows", "0:5", "-o", tmp_path / "plain.gif")
     assert r.exit_code == 0, r.output
